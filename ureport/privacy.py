@@ -10,6 +10,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import phonenumbers
 from cryptography.exceptions import InvalidTag
@@ -235,9 +236,21 @@ class PhoneMaskingFilter(logging.Filter):
         return True
 
 
-def install_log_masking(logger: logging.Logger | None = None) -> None:
-    """Add PhoneMaskingFilter to `logger` (default: root) and to each of its handlers; idempotent."""
-    target = logger if logger is not None else logging.getLogger()
-    for filterer in [target, *target.handlers]:
-        if not any(isinstance(f, PhoneMaskingFilter) for f in filterer.filters):
-            filterer.addFilter(PhoneMaskingFilter())
+def install_log_masking() -> None:
+    """Mask numbers in every log record at the moment it is created; idempotent.
+
+    A record factory, unlike a filter, covers every logger and every handler, including ones
+    added later (uvicorn's, pytest's), because no record exists before it passes through here.
+    """
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "masks_phone_numbers", False):
+        return
+    masking = PhoneMaskingFilter()
+
+    def masked_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        masking.filter(record)
+        return record
+
+    masked_record.masks_phone_numbers = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(masked_record)
