@@ -1,0 +1,60 @@
+"""Tortoise configuration and migrations for SQLite (embedded) and PostgreSQL (production)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as tortoise_migrate
+
+# SQLite: WAL lets readers run beside the one writer; NORMAL sync survives a process crash
+# (the last commits may be lost on power loss: SQLite's documented trade-off).
+SQLITE_PRAGMAS = "journal_mode=WAL&synchronous=NORMAL&busy_timeout=5000"
+
+
+def database_url(url: str) -> str:
+    """Add our SQLite pragmas to a sqlite:// URL and create its directory."""
+    if not url.startswith("sqlite://") or url == "sqlite://:memory:":
+        return url
+    path = url.removeprefix("sqlite://").split("?", 1)[0]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    separator = "&" if "?" in url else "?"
+    return url + separator + SQLITE_PRAGMAS
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    """The one Tortoise config every entry point (server, CLI, tests) uses."""
+    return {
+        "connections": {"default": database_url(url)},
+        "apps": {
+            "models": {
+                "models": ["ureport.models"],
+                "default_connection": "default",
+                "migrations": "ureport.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite://")
+
+
+async def migrate(url: str) -> None:
+    """Apply every pending migration, then close the connections the migration opened."""
+    try:
+        await tortoise_migrate(config=tortoise_config(url))
+    finally:
+        await Tortoise.close_connections()
+
+
+async def init(url: str) -> None:
+    """Open the ORM for a command-line task (the server uses RegisterTortoise in its lifespan)."""
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+
+
+async def close() -> None:
+    await Tortoise.close_connections()

@@ -1,0 +1,132 @@
+"""The inbox: accepted callbacks are persisted (group commit) before the response, and only then processed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from ureport.models import InboundMessage, InboxStatus
+
+log = logging.getLogger(__name__)
+
+MAX_GROUP = 500
+
+
+@dataclass(slots=True)
+class _Pending:
+    row: InboundMessage
+    done: asyncio.Future[None]
+
+
+class GroupCommitter:
+    """One writer task commits every row queued meanwhile in one transaction, then answers each caller.
+
+    The caller's response waits for its own row's commit, so "accepted means persisted" holds; sharing
+    one commit among all concurrent callbacks is what lets SQLite keep up (see reference/performance.md).
+    Rows repeating a gateway id are ignored by the unique constraint: retries are idempotent.
+    """
+
+    def __init__(self, on_commit: Callable[[], None] | None = None) -> None:
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._on_commit = on_commit
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="inbox-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def persist(self, row: InboundMessage) -> None:
+        """Return once `row` (or an earlier row with the same gateway id) is committed."""
+        if self._task is None:
+            raise RuntimeError("the inbox writer is not running")
+        pending = _Pending(row, asyncio.get_running_loop().create_future())
+        await self._queue.put(pending)
+        await pending.done
+
+    async def _run(self) -> None:
+        while True:
+            group = [await self._queue.get()]
+            while len(group) < MAX_GROUP and not self._queue.empty():
+                group.append(self._queue.get_nowait())
+            await self._commit(group)
+
+    async def _commit(self, group: list[_Pending]) -> None:
+        try:
+            async with in_transaction():
+                await InboundMessage.bulk_create([p.row for p in group], ignore_conflicts=True)
+        except Exception as exc:  # a failed commit must fail every caller, never hang them
+            log.exception("inbox commit failed for %d messages", len(group))
+            for pending in group:
+                if not pending.done.done():
+                    pending.done.set_exception(exc)
+            return
+        for pending in group:
+            if not pending.done.done():
+                pending.done.set_result(None)
+        if self._on_commit is not None:
+            self._on_commit()
+
+
+class InboxProcessor:
+    """Processes pending inbox rows in arrival order; pending rows left by a crash are picked up on start."""
+
+    def __init__(
+        self,
+        handle: Callable[[list[InboundMessage]], Awaitable[None]],
+        *,
+        batch: int = 100,
+        idle_seconds: float = 1.0,
+    ) -> None:
+        self._handle = handle
+        self._batch = batch
+        self._idle = idle_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="inbox-processor")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def drain(self) -> int:
+        """Process until nothing is pending; returns how many rows were handled."""
+        total, after = 0, 0
+        # Each pass visits a row once: a row that failed stays pending for the next pass, not a hot loop.
+        while rows := await pending_rows(self._batch, after=after):
+            await self._handle(rows)
+            total, after = total + len(rows), rows[-1].id
+        return total
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.drain()
+            except Exception:  # keep serving: the rows stay pending and are retried
+                log.exception("inbox processing failed; retrying")
+                await asyncio.sleep(self._idle)
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
+            except TimeoutError:
+                pass
+
+
+async def pending_rows(limit: int, *, after: int = 0) -> list[InboundMessage]:
+    query = InboundMessage.filter(status=InboxStatus.PENDING, id__gt=after)
+    return await query.order_by("id").limit(limit)

@@ -1,0 +1,240 @@
+"""Tortoise models: contacts (no clear numbers), polls, runs, answers, the inbox and the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ContactStatus(StrEnum):
+    STRANGER = "stranger"  # wrote to us without joining: only their digest is kept, to send help once
+    REGISTERING = "registering"
+    ACTIVE = "active"
+    STOPPED = "stopped"
+
+
+class PollStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class RunStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    INTERRUPTED = "interrupted"
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class Location(Model):
+    """A region or district; districts are what people answer with and what results are broken down by."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    name = fields.CharField(max_length=128)
+    level = fields.SmallIntField()
+    parent: fields.ForeignKeyNullableRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name="children", null=True, on_delete=fields.SET_NULL
+    )
+    number = fields.IntField(null=True)
+    aliases: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    geometry: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+
+    class Meta:
+        table = "location"
+
+
+class Contact(Model):
+    """A young person, known by a random id; the number exists only as a keyed digest and a ciphertext."""
+
+    id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    urn_digest = fields.CharField(max_length=80, unique=True)
+    urn_cipher = fields.TextField(null=True)  # erased when a contact is forgotten
+    status = fields.CharEnumField(ContactStatus, max_length=16, default=ContactStatus.STRANGER)
+    language = fields.CharField(max_length=8, null=True)
+    birth_year = fields.IntField(null=True)
+    sex = fields.CharField(max_length=16, null=True)
+    district: fields.ForeignKeyNullableRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name="contacts", null=True, on_delete=fields.SET_NULL
+    )
+    fields_json: fields.JSONField[dict[str, Any]] = fields.JSONField(
+        default=dict
+    )  # other contact fields a flow sets
+    created_at = fields.DatetimeField(auto_now_add=True)
+    registered_at = fields.DatetimeField(null=True)
+    stopped_at = fields.DatetimeField(null=True)
+    last_seen_at = fields.DatetimeField(null=True)
+    help_sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "contact"
+        indexes = (("status", "district_id"),)
+
+
+class Poll(Model):
+    """A flow definition (registration or poll) as loaded from its YAML file."""
+
+    id = fields.IntField(primary_key=True)
+    slug = fields.CharField(max_length=64, unique=True)
+    kind = fields.CharField(max_length=16)
+    title: fields.JSONField[dict[str, str]] = fields.JSONField()
+    source = fields.TextField()
+    version = fields.CharField(max_length=32)
+    status = fields.CharEnumField(PollStatus, max_length=16, default=PollStatus.DRAFT)
+    default_language = fields.CharField(max_length=8)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    started_at = fields.DatetimeField(null=True)
+    closed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "poll"
+
+
+class Question(Model):
+    """One result key of a poll, with its categories: what aggregates and exports are built on."""
+
+    id = fields.IntField(primary_key=True)
+    poll: fields.ForeignKeyRelation[Poll] = fields.ForeignKeyField("models.Poll", related_name="questions")
+    key = fields.CharField(max_length=64)
+    position = fields.SmallIntField()
+    type = fields.CharField(max_length=16)
+    text: fields.JSONField[dict[str, str]] = fields.JSONField()
+    categories: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
+
+    class Meta:
+        table = "question"
+        unique_together = (("poll", "key"),)
+
+
+class FlowRun(Model):
+    """One contact's pass through one flow; `state` is the pure engine's session as JSON."""
+
+    id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="runs", on_delete=fields.CASCADE
+    )
+    poll: fields.ForeignKeyRelation[Poll] = fields.ForeignKeyField("models.Poll", related_name="runs")
+    status = fields.CharEnumField(RunStatus, max_length=16, default=RunStatus.ACTIVE)
+    channel = fields.CharField(max_length=8)
+    state: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    expires_at = fields.DatetimeField()
+    exited_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "flow_run"
+        indexes = (("contact_id", "status"),)
+
+
+class Answer(Model):
+    """A saved result, with the respondent's demographics as they were when they answered."""
+
+    id = fields.BigIntField(primary_key=True)
+    run: fields.ForeignKeyRelation[FlowRun] = fields.ForeignKeyField(
+        "models.FlowRun", related_name="answers", on_delete=fields.CASCADE
+    )
+    contact_ref = fields.UUIDField()  # the random id: kept when a contact is forgotten
+    poll: fields.ForeignKeyRelation[Poll] = fields.ForeignKeyField("models.Poll", related_name="answers")
+    question_key = fields.CharField(max_length=64)
+    category = fields.CharField(max_length=64)
+    value = fields.TextField()  # redacted of phone numbers and e-mail addresses before it is stored
+    number = fields.FloatField(null=True)
+    channel = fields.CharField(max_length=8)
+    age = fields.SmallIntField(null=True)
+    sex = fields.CharField(max_length=16, null=True)
+    district_id = fields.IntField(null=True)
+    language = fields.CharField(max_length=8, null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "answer"
+        unique_together = (("run", "question_key"),)
+        indexes = (("poll_id", "question_key"),)
+
+
+class InboundMessage(Model):
+    """The inbox: every accepted callback, persisted before it is processed; idempotent on the gateway id."""
+
+    id = fields.BigIntField(primary_key=True)
+    channel = fields.CharField(max_length=16)
+    gateway_id = fields.CharField(max_length=128)
+    urn_digest = fields.CharField(max_length=80)
+    urn_cipher = fields.TextField()
+    text_cipher = fields.TextField()  # the body is encrypted at rest: it may carry anything
+    to = fields.CharField(max_length=32)
+    link_id = fields.CharField(max_length=64, null=True)
+    network_code = fields.CharField(max_length=16, null=True)
+    gateway_date = fields.DatetimeField()
+    received_at = fields.DatetimeField()
+    status = fields.CharEnumField(InboxStatus, max_length=16, default=InboxStatus.PENDING)
+    attempts = fields.SmallIntField(default=0)
+    error = fields.CharField(max_length=255, null=True)
+    processed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "inbound_message"
+        unique_together = (("channel", "gateway_id"),)
+        indexes = (("status", "id"),)
+
+
+class OutboundMessage(Model):
+    """The outbox: every SMS we send, from queued to delivered or failed, with the gateway's id."""
+
+    id = fields.BigIntField(primary_key=True)
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="messages", null=True, on_delete=fields.SET_NULL
+    )
+    urn_cipher = fields.TextField(null=True)  # erased once the message reaches a final status
+    text = fields.TextField()
+    status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.QUEUED)
+    gateway_id = fields.CharField(max_length=128, null=True, db_index=True)
+    gateway_status = fields.CharField(max_length=32, null=True)
+    failure_reason = fields.CharField(max_length=64, null=True)
+    encoding = fields.CharField(max_length=8)
+    parts = fields.SmallIntField()
+    cost = fields.CharField(max_length=32, null=True)
+    attempts = fields.SmallIntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    claimed_until = fields.DatetimeField(null=True)
+    in_reply_to_id = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField()
+    sent_at = fields.DatetimeField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbound_message"
+        indexes = (("status", "next_attempt_at"),)
+
+
+class DeliveryReportLog(Model):
+    """Each delivery report as received (digest only), so that status changes can be audited."""
+
+    id = fields.BigIntField(primary_key=True)
+    gateway_id = fields.CharField(max_length=128, db_index=True)
+    raw_status = fields.CharField(max_length=32)
+    failure_reason = fields.CharField(max_length=64, null=True)
+    network_code = fields.CharField(max_length=16, null=True)
+    urn_digest = fields.CharField(max_length=80, null=True)
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "delivery_report"

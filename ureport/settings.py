@@ -1,0 +1,131 @@
+"""The environment variables of the interface contract, read once into one typed, frozen object."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _optional(value: str) -> str | None:
+    return value or None
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be a positive integer")
+    return number
+
+
+def _setting(env: str, default: Any, help: str, parse: Callable[[str], Any] = _text) -> Any:
+    """Declare one setting: its variable, default and help live beside the field they fill."""
+    return field(default=default, metadata={"env": env, "help": help, "parse": parse})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the service reads from its environment; build with `Settings.from_env()`."""
+
+    data_dir: Path = _setting(
+        "UREPORT_DATA_DIR", Path("ureport-data"), "where the SQLite file and demo secrets live", Path
+    )
+    database_url: str | None = _setting(
+        "UREPORT_DATABASE_URL",
+        None,
+        "Tortoise database URL (sqlite://PATH or postgres://...); default: SQLite in the data dir",
+        _optional,
+    )
+    secret_key: str | None = _setting(
+        "UREPORT_SECRET_KEY",
+        None,
+        "root secret for digests, encryption and sessions; required unless --demo",
+        _optional,
+    )
+    at_username: str | None = _setting(
+        "UREPORT_AT_USERNAME", None, "Africa's Talking username (unset: sending disabled)", _optional
+    )
+    at_api_key: str | None = _setting("UREPORT_AT_API_KEY", None, "Africa's Talking API key", _optional)
+    at_sender: str | None = _setting("UREPORT_AT_SENDER", None, "short code or sender id", _optional)
+    at_api_url: str | None = _setting(
+        "UREPORT_AT_API_URL",
+        None,
+        "replaces https://api.africastalking.com (point it at `ureport fake-gateway`)",
+        _optional,
+    )
+    callback_token: str | None = _setting(
+        "UREPORT_CALLBACK_TOKEN", None, "when set, callbacks must carry ?token=<value> or get 403", _optional
+    )
+    default_region: str = _setting(
+        "UREPORT_DEFAULT_REGION", "KE", "ISO country for numbers written without +", str.upper
+    )
+    min_cell: int = _setting(
+        "UREPORT_MIN_CELL", 5, "smallest count shown in any published aggregate", _positive_int
+    )
+    send_batch: int = _setting(
+        "UREPORT_SEND_BATCH", 100, "outbox messages the sender claims at a time", _positive_int
+    )
+    send_max_attempts: int = _setting(
+        "UREPORT_SEND_MAX_ATTEMPTS", 6, "sends of one message before it is marked failed", _positive_int
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read every declared variable; a malformed value raises SettingsError naming it."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(f.metadata["env"])
+            if raw is None or raw == "":
+                continue
+            try:
+                values[f.name] = f.metadata["parse"](raw.strip())
+            except ValueError as exc:
+                raise SettingsError(f"{f.metadata['env']}: {exc}") from None
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def db_url(self) -> str:
+        """The database URL in use: the configured one, or SQLite in the data dir."""
+        return self.database_url or f"sqlite://{self.data_dir / 'ureport.sqlite3'}"
+
+    @property
+    def sending_enabled(self) -> bool:
+        return bool(self.at_username and self.at_api_key)
+
+    def with_demo_defaults(self) -> Settings:
+        """Demo mode: a generated secret kept in the data dir, so a restart keeps contacts readable."""
+        if self.secret_key:
+            return self
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "demo-secret-key"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return Settings(**{**_as_dict(self), "secret_key": path.read_text().strip()})
+
+    def require_secret(self) -> str:
+        if not self.secret_key:
+            raise SettingsError("UREPORT_SECRET_KEY: required (or run with --demo)")
+        return self.secret_key
+
+
+def _as_dict(settings: Settings) -> dict[str, Any]:
+    return {f.name: getattr(settings, f.name) for f in fields(settings)}
+
+
+def documented_settings() -> list[tuple[str, str, str]]:
+    """(variable, default, help) for every setting: README's table is checked against it."""
+    return [(f.metadata["env"], str(f.default), f.metadata["help"]) for f in fields(Settings)]
