@@ -1,0 +1,93 @@
+"""Starlette endpoints for Africa's Talking callbacks: parse, turn the number into a key, persist, answer."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from ureport.channels.africastalking import DeliveryReport, SmsInbound
+from ureport.channels.forms import PayloadError, read_form
+from ureport.clock import utcnow
+from ureport.models import InboundMessage
+from ureport.outbox import apply_delivery_report
+from ureport.privacy import Keyring, PhoneError, normalise_phone
+
+log = logging.getLogger(__name__)
+
+SMS_CHANNEL = "at-sms"
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _reject(status: int, reason: str) -> Response:
+    return PlainTextResponse(reason + "\n", status_code=status)
+
+
+def guarded(endpoint: Endpoint) -> Endpoint:
+    """Check the optional callback token, and turn bad input into a one-line 4xx (never a 500)."""
+
+    async def wrapper(request: Request) -> Response:
+        token = request.app.state.settings.callback_token
+        given = request.query_params.get("token", "")
+        if token and not hmac.compare_digest(given.encode(), token.encode()):
+            return _reject(403, "missing or wrong callback token")
+        try:
+            return await endpoint(request)
+        except PayloadError as exc:
+            return _reject(exc.status_code, str(exc))
+        except PhoneError as exc:
+            return _reject(400, f"field 'from': {exc}")
+
+    return wrapper
+
+
+@guarded
+async def sms_inbound(request: Request) -> Response:
+    """Persist the message (idempotent on the gateway id) before answering 200; processing comes after."""
+    state = request.app.state
+    message = SmsInbound.from_form(await read_form(request))
+    number = normalise_phone(message.sender, state.settings.default_region)
+    keyring: Keyring = state.keyring
+    row = InboundMessage(
+        channel=SMS_CHANNEL,
+        gateway_id=message.gateway_id,
+        urn_digest=keyring.digest(number),
+        urn_cipher=keyring.encrypt(number),
+        text_cipher=keyring.encrypt_text(message.text),
+        to=message.to,
+        link_id=message.link_id,
+        network_code=message.network_code,
+        gateway_date=message.received_at,
+        received_at=utcnow(),
+    )
+    await state.inbox_writer.persist(row)
+    return Response(status_code=200)
+
+
+@guarded
+async def delivery_report(request: Request) -> Response:
+    """Update the outbox; unknown ids and statuses are logged and still answered 200 (no gateway retries)."""
+    state = request.app.state
+    report = DeliveryReport.from_form(await read_form(request))
+    digest = None
+    if report.phone:
+        try:
+            digest = state.keyring.digest(normalise_phone(report.phone, state.settings.default_region))
+        except PhoneError:
+            digest = None
+    if report.status is None:
+        log.warning("delivery report %s has unknown status %r", report.gateway_id, report.raw_status)
+    known = await apply_delivery_report(report, digest)
+    if not known:
+        log.info("delivery report for unknown message id %s", report.gateway_id)
+    return Response(status_code=200)
+
+
+routes = [
+    Route("/channels/africastalking/sms", sms_inbound, methods=["POST"]),
+    Route("/channels/africastalking/delivery", delivery_report, methods=["POST"]),
+]

@@ -1,0 +1,150 @@
+"""The `ureport` command: serve, migrate, load polls and locations, run the fake gateway."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ureport import db
+from ureport.flows.loader import FlowError
+from ureport.locations import LocationsFileError
+from ureport.settings import Settings, SettingsError
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _run_db(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    """Migrate, open the database, run `work`, close: what every data command needs."""
+
+    async def main() -> Any:
+        await db.migrate(settings.db_url)
+        await db.init(settings.db_url)
+        try:
+            return await work()
+        finally:
+            await db.close()
+
+    return asyncio.run(main())
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(db.migrate(settings.db_url))
+    print(f"database is up to date: {settings.db_url.split('?')[0]}")
+    return 0
+
+
+def cmd_polls_load(args: argparse.Namespace, settings: Settings) -> int:
+    from ureport.polls import load_poll_file
+
+    poll = _run_db(settings, lambda: load_poll_file(args.file, activate=args.activate))
+    print(f"loaded {poll.slug} ({poll.kind}, version {poll.version}, {poll.status.value})")
+    return 0
+
+
+def cmd_polls_list(args: argparse.Namespace, settings: Settings) -> int:
+    from ureport.models import Poll
+
+    async def rows() -> list[Poll]:
+        return await Poll.all().order_by("slug")
+
+    for poll in _run_db(settings, rows):
+        title = poll.title.get(poll.default_language) or next(iter(poll.title.values()), "")
+        print(f"{poll.slug:24} {poll.kind:13} {poll.status.value:7} {title}")
+    return 0
+
+
+def cmd_locations_load(args: argparse.Namespace, settings: Settings) -> int:
+    from ureport.locations import country_districts, read_locations_file
+    from ureport.polls import save_places
+
+    places = country_districts(args.country) if args.country else read_locations_file(args.file)
+    count = _run_db(settings, lambda: save_places(places))
+    print(f"loaded {count} locations")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from ureport.demo import prepare_demo
+
+    if args.demo:
+        settings = prepare_demo(settings, host=args.host, port=args.port)
+    settings.require_secret()
+    asyncio.run(db.migrate(settings.db_url))
+    if args.demo:
+        from ureport.demo import load_demo_content
+
+        _run_db(settings, load_demo_content)
+    if args.workers > 1 and db.is_sqlite(settings.db_url):
+        raise SettingsError("--workers > 1 needs PostgreSQL: SQLite has one writer (UREPORT_DATABASE_URL)")
+    from ureport.app import create_app
+
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=True)
+    return 0
+
+
+def cmd_fake_gateway(args: argparse.Namespace, settings: Settings) -> int:
+    from ureport.channels.fake_gateway import serve_forever
+
+    serve_forever(args.host, args.port, args.delivery_url)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ureport", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, then serve the web app and callbacks")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--demo", action="store_true", help="SQLite, Kenyan counties, demo polls, fake gateway"
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+
+    polls = sub.add_parser("polls", help="load and list polls").add_subparsers(dest="polls", required=True)
+    load = polls.add_parser("load", help="load (or replace) a poll from a YAML flow file")
+    load.add_argument("file", type=Path)
+    load.add_argument("--activate", action="store_true", help="make it the active poll")
+    load.set_defaults(func=cmd_polls_load)
+    polls.add_parser("list", help="list polls").set_defaults(func=cmd_polls_list)
+
+    locations = sub.add_parser("locations", help="districts").add_subparsers(dest="locations", required=True)
+    loc = locations.add_parser(
+        "load", help="load districts from CSV or GeoJSON, or a country's from pycountry"
+    )
+    source = loc.add_mutually_exclusive_group(required=True)
+    source.add_argument("file", type=Path, nargs="?")
+    source.add_argument("--country", help="ISO code: load its subdivisions (e.g. KE: the 47 counties)")
+    loc.set_defaults(func=cmd_locations_load)
+
+    fake = sub.add_parser("fake-gateway", help="a local stand-in for the Africa's Talking SMS API")
+    fake.add_argument("--host", default="127.0.0.1")
+    fake.add_argument("--port", type=int, default=8001)
+    fake.add_argument("--delivery-url", help="POST a delivery report here for each message")
+    fake.set_defaults(func=cmd_fake_gateway)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+        return int(args.func(args, settings))
+    except (SettingsError, FlowError, LocationsFileError) as exc:
+        print(f"ureport: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

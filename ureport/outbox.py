@@ -1,0 +1,202 @@
+"""The outbox: replies are queued in the database and sent by a background sender through the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from starlette.concurrency import run_in_threadpool
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from ureport.channels.africastalking import DeliveryReport, OutStatus, advance
+from ureport.channels.gateway import RecipientOutcome, RecipientResult, SendError, SmsGateway
+from ureport.channels.segments import sms_segments
+from ureport.clock import utcnow
+from ureport.models import Contact, ContactStatus, DeliveryReportLog, OutboundMessage, OutboxStatus
+from ureport.privacy import Keyring
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)  # a claimed batch not finished by then is claimed again (crashed sender)
+BACKOFF_BASE = timedelta(seconds=15)
+
+
+def new_message(
+    contact: Contact, text: str, *, now: datetime, in_reply_to: int | None = None
+) -> OutboundMessage:
+    """An unsaved outbox row addressed to `contact`, with its SMS segment count."""
+    segments = sms_segments(text)
+    return OutboundMessage(
+        contact=contact,
+        urn_cipher=contact.urn_cipher,
+        text=text,
+        status=OutboxStatus.QUEUED,
+        encoding=segments.encoding,
+        parts=segments.parts,
+        next_attempt_at=now,
+        in_reply_to_id=in_reply_to,
+        created_at=now,
+    )
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential backoff: 15 s, 30 s, 1 min, ... capped at one hour."""
+    delay: timedelta = BACKOFF_BASE * (2 ** max(attempts - 1, 0))
+    return min(delay, timedelta(hours=1))
+
+
+class Sender:
+    """Claims due messages, sends identical texts together, records each recipient's outcome."""
+
+    def __init__(
+        self, gateway: SmsGateway, keyring: Keyring, *, batch: int = 100, max_attempts: int = 6
+    ) -> None:
+        self.gateway = gateway
+        self.keyring = keyring
+        self.batch = batch
+        self.max_attempts = max_attempts
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await self.send_due():
+                    pass
+            except Exception:  # keep the loop alive: claimed rows are retried after their lease
+                log.exception("sending failed")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            except TimeoutError:
+                pass
+
+    async def send_due(self) -> int:
+        """Send one claimed batch; returns how many messages it held (0 when nothing is due)."""
+        messages = await self._claim(utcnow())
+        groups: dict[str, list[OutboundMessage]] = defaultdict(list)
+        for message in messages:
+            groups[message.text].append(message)
+        for text, group in groups.items():
+            await self._send_group(text, group)
+        return len(messages)
+
+    async def _claim(self, now: datetime) -> list[OutboundMessage]:
+        async with in_transaction() as conn:
+            unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+            query = OutboundMessage.filter(unclaimed, status=OutboxStatus.QUEUED, next_attempt_at__lte=now)
+            if conn.capabilities.dialect == "postgres":  # several senders: never two on one row
+                query = query.select_for_update(skip_locked=True)
+            messages: list[OutboundMessage] = await query.order_by("id").limit(self.batch).using_db(conn)
+            ids = [m.id for m in messages]
+            if ids:
+                await OutboundMessage.filter(id__in=ids).using_db(conn).update(claimed_until=now + LEASE)
+        return messages
+
+    async def _send_group(self, text: str, group: Sequence[OutboundMessage]) -> None:
+        by_number: dict[str, OutboundMessage] = {}
+        for message in group:
+            if message.urn_cipher is None:
+                await self._fail(message, "NoRecipient")
+                continue
+            by_number[self.keyring.decrypt(message.urn_cipher)] = message
+        if not by_number:
+            return
+        try:
+            results = await run_in_threadpool(self.gateway.send, text, list(by_number))
+        except SendError as exc:
+            log.warning("send of %d message(s) failed: %s", len(by_number), exc.reason)
+            for message in by_number.values():
+                await self._after_error(message, exc.retryable, exc.reason)
+            return
+        for result in results:
+            if result.number in by_number:
+                await self._record(by_number.pop(result.number), result)
+        for message in by_number.values():  # the gateway said nothing about these: try again later
+            await self._after_error(message, True, "NoRecipientResult")
+
+    async def _record(self, message: OutboundMessage, result: RecipientResult) -> None:
+        message.attempts += 1
+        message.claimed_until = None
+        message.gateway_status = result.status
+        if result.outcome == RecipientOutcome.ACCEPTED:
+            message.status = OutboxStatus.SENT
+            message.gateway_id = result.message_id
+            message.cost = result.cost
+            message.parts = result.parts or message.parts
+            message.sent_at = utcnow()
+            await message.save()
+        elif result.outcome == RecipientOutcome.RETRY:
+            await self._after_error(message, True, result.status, counted=True)
+        else:
+            await self._fail(message, result.status)
+            if result.outcome == RecipientOutcome.OPTED_OUT:
+                await opt_out(message.contact_id)  # type: ignore[attr-defined]
+
+    async def _after_error(
+        self, message: OutboundMessage, retryable: bool, reason: str, *, counted: bool = False
+    ) -> None:
+        if not counted:
+            message.attempts += 1
+        if not retryable or message.attempts >= self.max_attempts:
+            await self._fail(message, reason)
+            return
+        message.claimed_until = None
+        message.failure_reason = reason
+        message.next_attempt_at = utcnow() + backoff(message.attempts)
+        await message.save()
+
+    async def _fail(self, message: OutboundMessage, reason: str) -> None:
+        message.status = OutboxStatus.FAILED
+        message.failure_reason = reason
+        message.claimed_until = None
+        await message.save()
+
+
+async def opt_out(contact_id: object) -> None:
+    """The network says this person blocked us: treat it as STOP, so nobody messages them again."""
+    if contact_id is not None:
+        await Contact.filter(id=contact_id).update(status=ContactStatus.STOPPED, stopped_at=utcnow())
+
+
+async def apply_delivery_report(report: DeliveryReport, urn_digest: str | None) -> bool:
+    """Move the message's status forward only; returns whether a message with that id exists."""
+    now = utcnow()
+    await DeliveryReportLog.create(
+        gateway_id=report.gateway_id,
+        raw_status=report.raw_status,
+        failure_reason=report.failure_reason,
+        network_code=report.network_code,
+        urn_digest=urn_digest,
+        received_at=now,
+    )
+    message = await OutboundMessage.get_or_none(gateway_id=report.gateway_id)
+    if message is None or report.status is None:
+        return message is not None
+    status = advance(OutStatus(message.status.value), report.status)
+    message.status = OutboxStatus(status.value)
+    message.gateway_status = report.raw_status
+    if status == OutStatus.DELIVERED and message.delivered_at is None:
+        message.delivered_at = now
+    if status == OutStatus.FAILED:
+        message.failure_reason = report.failure_reason or report.raw_status
+        if report.opted_out:
+            await opt_out(message.contact_id)  # type: ignore[attr-defined]
+    await message.save()
+    return True

@@ -1,0 +1,144 @@
+"""Polls in the database: loading flow files, listing them, and the in-memory catalog the host runs from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from ureport.flows.loader import load_flow_file, load_flow_text, shipped_flow_path
+from ureport.flows.model import Flow
+from ureport.locations import LocationIndex, Place
+from ureport.models import Location, Poll, PollStatus, Question
+
+REGISTRATION = "registration"
+
+
+async def save_flow(flow: Flow, *, activate: bool = False) -> Poll:
+    """Insert or replace a poll by slug, with one Question row per result key."""
+    async with in_transaction():
+        poll = await Poll.get_or_none(slug=flow.slug)
+        values: dict[str, Any] = {
+            "kind": flow.kind,
+            "title": dict(flow.title),
+            "source": flow.source,
+            "version": flow.version,
+            "default_language": flow.default_language,
+        }
+        if poll is None:
+            poll = await Poll.create(slug=flow.slug, **values)
+        else:
+            await poll.update_from_dict(values).save()
+        if activate and flow.kind != REGISTRATION:
+            await (
+                Poll.filter(status=PollStatus.ACTIVE, kind=flow.kind)
+                .exclude(id=poll.id)
+                .update(status=PollStatus.CLOSED)
+            )
+            poll.status = PollStatus.ACTIVE
+            await poll.save(update_fields=["status"])
+        await _save_questions(poll, flow)
+    return poll
+
+
+async def _save_questions(poll: Poll, flow: Flow) -> None:
+    keys = [q.key for q in flow.questions]
+    await Question.filter(poll=poll).exclude(key__in=keys).delete()
+    for position, question in enumerate(flow.questions):
+        values = {
+            "position": position,
+            "type": question.type,
+            "text": dict(question.text),
+            "categories": [{"id": c.id, "label": dict(c.label)} for c in question.categories],
+        }
+        await Question.update_or_create(values, poll=poll, key=question.key)
+
+
+async def load_poll_file(path: str | Path, *, activate: bool = False) -> Poll:
+    return await save_flow(load_flow_file(path), activate=activate)
+
+
+async def ensure_registration() -> None:
+    """The shipped registration flow is used until an operator loads their own edited copy."""
+    if not await Poll.exists(slug=REGISTRATION):
+        await load_poll_file(shipped_flow_path(REGISTRATION))
+
+
+async def save_places(places: list[Place]) -> int:
+    """Insert or update locations by code (parents first, so hierarchies resolve)."""
+    ids: dict[str, int] = {code: id_ for id_, code in await Location.all().values_list("id", "code")}
+    async with in_transaction():
+        for place in sorted(places, key=lambda p: p.level):
+            values = {
+                "name": place.name,
+                "level": place.level,
+                "parent_id": ids.get(place.parent_code) if place.parent_code else None,
+                "number": place.number,
+                "aliases": list(place.aliases),
+                "geometry": dict(place.geometry) if place.geometry else None,
+            }
+            location, _ = await Location.update_or_create(values, code=place.code)
+            ids[place.code] = location.id
+    return len(places)
+
+
+@dataclass
+class Catalog:
+    """Compiled flows and the location index, kept in memory: they change rarely and are read per message."""
+
+    flows: dict[str, Flow] = field(default_factory=dict)
+    poll_ids: dict[str, int] = field(default_factory=dict)
+    active: str | None = None
+    locations: LocationIndex = field(default_factory=lambda: LocationIndex([]))
+    location_ids: dict[str, int] = field(default_factory=dict)
+    location_codes: dict[int, str] = field(default_factory=dict)
+    stamp: tuple[object, ...] = ()
+
+    @property
+    def registration(self) -> Flow:
+        return self.flows[REGISTRATION]
+
+    async def refresh(self) -> bool:
+        """Reload when polls or locations changed since the last load; returns whether it reloaded."""
+        stamp = await _catalog_stamp()
+        if stamp == self.stamp:
+            return False
+        await self._load()
+        self.stamp = stamp
+        return True
+
+    async def _load(self) -> None:
+        flows: dict[str, Flow] = {}
+        self.active = None
+        for poll in await Poll.all():
+            known = self.flows.get(poll.slug)
+            if known is not None and known.version == poll.version:
+                flows[poll.slug] = known
+            else:
+                flows[poll.slug] = load_flow_text(poll.source, source=poll.slug)
+            self.poll_ids[poll.slug] = poll.id
+            if poll.status == PollStatus.ACTIVE and poll.kind != REGISTRATION:
+                self.active = poll.slug
+        self.flows = flows
+        rows = await Location.all()
+        parents = {row.id: row.code for row in rows}
+        self.location_ids = {row.code: row.id for row in rows}
+        self.location_codes = parents
+        self.locations = LocationIndex(
+            Place(
+                code=row.code,
+                name=row.name,
+                level=row.level,
+                parent_code=parents.get(row.parent_id) if row.parent_id else None,  # type: ignore[attr-defined]
+                number=row.number,
+                aliases=tuple(row.aliases or ()),
+            )
+            for row in rows
+        )
+
+
+async def _catalog_stamp() -> tuple[object, ...]:
+    polls = await Poll.all().values_list("slug", "version", "status")
+    return (tuple(sorted(polls)), await Location.all().count())
