@@ -116,7 +116,8 @@ async def database(db_url: str) -> AsyncIterator[str]:
 @pytest.fixture(autouse=True)
 def no_numbers_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """Fail any test whose log output carries a phone number in clear (ARCHITECTURE.md §4)."""
-    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="tortoise.db_client")  # every SQL statement with its values
     yield
     leaks = [r.getMessage() for r in caplog.records if NUMBER_IN_CLEAR.search(r.getMessage())]
     assert not leaks, f"phone number in clear in logs: {leaks[:3]}"

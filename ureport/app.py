@@ -86,3 +86,8 @@ def create_app(
     app.state.settings = settings
     app.state.keyring = keyring
     return app
+
+
+def app_from_env() -> Starlette:
+    """Factory for `uvicorn --factory` (several worker processes, PostgreSQL)."""
+    return create_app(Settings.from_env())

@@ -83,9 +83,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         _run_db(settings, load_demo_content)
     if args.workers > 1 and db.is_sqlite(settings.db_url):
         raise SettingsError("--workers > 1 needs PostgreSQL: SQLite has one writer (UREPORT_DATABASE_URL)")
-    from ureport.app import create_app
+    # No access log: callback URLs carry the callback token in their query string.
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "proxy_headers": True,
+        "access_log": False,
+    }
+    if args.workers > 1:  # each worker process builds its own app from the environment
+        uvicorn.run("ureport.app:app_from_env", factory=True, workers=args.workers, **options)
+    else:
+        from ureport.app import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=True)
+        uvicorn.run(create_app(settings), **options)
     return 0
 
 

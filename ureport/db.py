@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,16 @@ SQLITE_PRAGMAS = "journal_mode=WAL&synchronous=NORMAL&busy_timeout=5000"
 
 
 def database_url(url: str) -> str:
-    """Add our SQLite pragmas to a sqlite:// URL and create its directory."""
-    if not url.startswith("sqlite://") or url == "sqlite://:memory:":
+    """Add our SQLite pragmas to a sqlite:// URL."""
+    if not is_sqlite(url) or url == "sqlite://:memory:":
         return url
-    path = url.removeprefix("sqlite://").split("?", 1)[0]
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     separator = "&" if "?" in url else "?"
     return url + separator + SQLITE_PRAGMAS
+
+
+def _ensure_directory(url: str) -> None:
+    if is_sqlite(url) and url != "sqlite://:memory:":
+        Path(url.removeprefix("sqlite://").split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def tortoise_config(url: str) -> dict[str, Any]:
@@ -45,6 +49,7 @@ def is_sqlite(url: str) -> bool:
 
 async def migrate(url: str) -> None:
     """Apply every pending migration, then close the connections the migration opened."""
+    _ensure_directory(url)
     try:
         await tortoise_migrate(config=tortoise_config(url))
     finally:
@@ -53,8 +58,15 @@ async def migrate(url: str) -> None:
 
 async def init(url: str) -> None:
     """Open the ORM for a command-line task (the server uses RegisterTortoise in its lifespan)."""
+    _ensure_directory(url)
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
 
 
 async def close() -> None:
     await Tortoise.close_connections()
+
+
+# For Tortoise's own CLI (`tortoise -c ureport.db.TORTOISE_ORM makemigrations`).
+TORTOISE_ORM = tortoise_config(
+    os.environ.get("UREPORT_DATABASE_URL") or "sqlite://ureport-data/ureport.sqlite3"
+)

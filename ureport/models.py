@@ -44,7 +44,7 @@ class OutboxStatus(StrEnum):
 
 
 class Location(Model):
-    """A region or district; districts are what people answer with and what results are broken down by."""
+    """A region or district: districts are what people answer with and what results are broken down by."""
 
     id = fields.IntField(primary_key=True)
     code = fields.CharField(max_length=32, unique=True)
@@ -62,7 +62,7 @@ class Location(Model):
 
 
 class Contact(Model):
-    """A young person, known by a random id; the number exists only as a keyed digest and a ciphertext."""
+    """A young person, known by a random id: the number exists only as a keyed digest and a ciphertext."""
 
     id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
     urn_digest = fields.CharField(max_length=80, unique=True)
@@ -125,7 +125,7 @@ class Question(Model):
 
 
 class FlowRun(Model):
-    """One contact's pass through one flow; `state` is the pure engine's session as JSON."""
+    """One contact's pass through one flow, `state` being the pure engine's session as JSON."""
 
     id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
     contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
@@ -172,7 +172,7 @@ class Answer(Model):
 
 
 class InboundMessage(Model):
-    """The inbox: every accepted callback, persisted before it is processed; idempotent on the gateway id."""
+    """The inbox: every accepted callback, persisted before it is processed, idempotent on the gateway id."""
 
     id = fields.BigIntField(primary_key=True)
     channel = fields.CharField(max_length=16)
