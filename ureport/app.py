@@ -13,32 +13,17 @@ from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 from ureport.channels import callbacks
-from ureport.channels.gateway import AfricasTalkingGateway, SmsGateway
+from ureport.channels.gateway import SmsGateway
 from ureport.db import tortoise_config
-from ureport.inbound import InboundHandler
-from ureport.inbox import GroupCommitter, InboxProcessor
-from ureport.outbox import Sender
-from ureport.polls import Catalog, ensure_registration
 from ureport.privacy import Keyring, install_log_masking
 from ureport.settings import Settings
+from ureport.worker import Machinery, default_gateway
 
 log = logging.getLogger(__name__)
 
 
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
-
-
-def default_gateway(settings: Settings) -> SmsGateway | None:
-    """The Africa's Talking gateway when credentials are set; None disables sending (replies stay queued)."""
-    if not (settings.at_username and settings.at_api_key):
-        return None
-    return AfricasTalkingGateway(
-        username=settings.at_username,
-        api_key=settings.at_api_key,
-        sender=settings.at_sender,
-        api_url=settings.at_api_url,
-    )
 
 
 def create_app(
@@ -52,32 +37,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with RegisterTortoise(app, config=tortoise_config(settings.db_url)):
-            await ensure_registration()
-            catalog = Catalog()
-            await catalog.refresh()
-            sender = (
-                Sender(gateway, keyring, batch=settings.send_batch, max_attempts=settings.send_max_attempts)
-                if gateway
-                else None
-            )
-            handler = InboundHandler(
-                catalog, keyring, region=settings.default_region, on_queued=sender.wake if sender else None
-            )
-            processor = InboxProcessor(handler)
-            writer = GroupCommitter(on_commit=processor.wake)
-            app.state.catalog, app.state.processor, app.state.sender = catalog, processor, sender
-            app.state.inbox_writer = writer
-            writer.start()
-            if background:
-                processor.start()
-                if sender is not None:
-                    sender.start()
+            machinery = await Machinery.build(settings, keyring, gateway)
+            app.state.machinery = machinery
+            app.state.catalog, app.state.processor = machinery.catalog, machinery.processor
+            app.state.sender, app.state.inbox_writer = machinery.sender, machinery.writer
+            machinery.writer.start()  # accepting callbacks needs the writer, whatever else runs here
+            if background and settings.process_inbox:
+                machinery.start()
             try:
                 yield
             finally:
-                for task in (writer, processor, sender):
-                    if task is not None:
-                        await task.stop()
+                await machinery.stop()
 
     app = Starlette(
         routes=[Route("/healthz", healthz), *callbacks.routes],

@@ -99,6 +99,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from ureport.privacy import install_log_masking
+    from ureport.worker import run_worker
+
+    install_log_masking()
+    asyncio.run(db.migrate(settings.db_url))
+    asyncio.run(run_worker(settings))
+    return 0
+
+
 def cmd_fake_gateway(args: argparse.Namespace, settings: Settings) -> int:
     from ureport.channels.fake_gateway import serve_forever
 
@@ -136,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("file", type=Path, nargs="?")
     source.add_argument("--country", help="ISO code: load its subdivisions (e.g. KE: the 47 counties)")
     loc.set_defaults(func=cmd_locations_load)
+
+    worker = sub.add_parser("worker", help="process inbound messages and send replies, without a web server")
+    worker.set_defaults(func=cmd_worker)
 
     fake = sub.add_parser("fake-gateway", help="a local stand-in for the Africa's Talking SMS API")
     fake.add_argument("--host", default="127.0.0.1")

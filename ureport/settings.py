@@ -22,6 +22,14 @@ def _optional(value: str) -> str | None:
     return value or None
 
 
+def _flag(value: str) -> bool:
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be 1/0, true/false, yes/no or on/off")
+
+
 def _positive_int(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -72,6 +80,12 @@ class Settings:
     )
     min_cell: int = _setting(
         "UREPORT_MIN_CELL", 5, "smallest count shown in any published aggregate", _positive_int
+    )
+    process_inbox: bool = _setting(
+        "UREPORT_PROCESS_INBOX",
+        True,
+        "process messages and send replies in the web process (0: web only, beside `ureport worker`)",
+        _flag,
     )
     send_batch: int = _setting(
         "UREPORT_SEND_BATCH", 100, "outbox messages the sender claims at a time", _positive_int

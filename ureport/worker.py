@@ -1,0 +1,89 @@
+"""The background machinery: inbox writer, inbox processor and outbox sender, in the web process or alone."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+
+from ureport import db
+from ureport.channels.gateway import AfricasTalkingGateway, SmsGateway
+from ureport.inbound import InboundHandler
+from ureport.inbox import GroupCommitter, InboxProcessor
+from ureport.outbox import Sender
+from ureport.polls import Catalog, ensure_registration
+from ureport.privacy import Keyring
+from ureport.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def default_gateway(settings: Settings) -> SmsGateway | None:
+    """The Africa's Talking gateway when credentials are set; None disables sending (replies stay queued)."""
+    if not (settings.at_username and settings.at_api_key):
+        return None
+    return AfricasTalkingGateway(
+        username=settings.at_username,
+        api_key=settings.at_api_key,
+        sender=settings.at_sender,
+        api_url=settings.at_api_url,
+    )
+
+
+@dataclass
+class Machinery:
+    """What turns accepted callbacks into replies; `start()` runs the loops, tests may drive them by hand."""
+
+    catalog: Catalog
+    writer: GroupCommitter
+    processor: InboxProcessor
+    sender: Sender | None
+
+    @classmethod
+    async def build(cls, settings: Settings, keyring: Keyring, gateway: SmsGateway | None) -> Machinery:
+        await ensure_registration()
+        catalog = Catalog()
+        await catalog.refresh()
+        sender = None
+        if gateway is not None:
+            sender = Sender(
+                gateway, keyring, batch=settings.send_batch, max_attempts=settings.send_max_attempts
+            )
+        handler = InboundHandler(
+            catalog, keyring, region=settings.default_region, on_queued=sender.wake if sender else None
+        )
+        processor = InboxProcessor(handler)
+        return cls(catalog, GroupCommitter(on_commit=processor.wake), processor, sender)
+
+    def start(self) -> None:
+        """Process the inbox and send the outbox in the background."""
+        self.processor.start()
+        if self.sender is not None:
+            self.sender.start()
+
+    async def stop(self) -> None:
+        for task in (self.writer, self.processor, self.sender):
+            if task is not None:
+                await task.stop()
+
+
+async def run_worker(settings: Settings) -> None:
+    """`ureport worker`: process and send until SIGTERM/SIGINT, with no web server."""
+    keyring = Keyring.from_secret(settings.require_secret())
+    gateway = default_gateway(settings)
+    if gateway is None:
+        log.warning("no Africa's Talking credentials: replies are queued but not sent")
+    await db.init(settings.db_url)
+    machinery = await Machinery.build(settings, keyring, gateway)
+    machinery.start()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    log.info("worker started")
+    try:
+        await stopping.wait()
+    finally:
+        await machinery.stop()
+        await db.close()
