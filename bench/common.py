@@ -1,32 +1,58 @@
-"""Shared benchmark plumbing: servers in subprocesses on 127.0.0.1, a load generator, RSS and percentiles."""
+"""Shared benchmark plumbing: servers in subprocesses on 127.0.0.1, load from wrk, RSS, fresh databases.
+
+The load comes from `wrk` (Debian package), a separate C process: a Python HTTP client tops out near
+300 requests/s on this machine, far below what uvicorn serves, and would measure itself instead.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shutil
+import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 TRIVIAL_APP = """
 from starlette.applications import Starlette
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-async def endpoint(request):
+async def sms(request):
     await request.form()  # parse the same body our callbacks parse
     return Response(status_code=200)
 
-app = Starlette(routes=[Route("/{path:path}", endpoint, methods=["POST", "GET"])])
+async def ussd(request):
+    await request.form()
+    return PlainTextResponse("CON ok")
+
+app = Starlette(routes=[Route("/sms", sms, methods=["POST"]), Route("/ussd", ussd, methods=["POST"]),
+                        Route("/", ussd, methods=["GET"])])
 """
+CLI = [sys.executable, "-m", "ureport.cli"]
+
+
+def ensure_wrk() -> str:
+    """Path to wrk, installing Debian's package when we can (the bench is meant to be one command)."""
+    found = shutil.which("wrk")
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, capture_output=True)
+        found = shutil.which("wrk")
+    if found is None:
+        raise SystemExit("this benchmark needs wrk: apt-get install wrk")
+    return found
 
 
 def free_port() -> int:
@@ -36,7 +62,7 @@ def free_port() -> int:
         return port
 
 
-def wait_for_http(url: str, timeout: float = 30.0) -> None:
+def wait_for_http(url: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -48,30 +74,27 @@ def wait_for_http(url: str, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def process(
-    args: Sequence[str], *, env: Mapping[str, str], ready_url: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A server subprocess, stopped on exit; output goes to a log file beside the data."""
-    log = open(Path(env.get("UREPORT_DATA_DIR", ".")) / f"{Path(args[0]).name}-{os.getpid()}.log", "ab")
-    proc = subprocess.Popen(list(args), env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for_http(ready_url)
-        yield proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
+def process(args: Sequence[str], *, env: Mapping[str, str], ready_url: str, log: Path) -> Iterator[int]:
+    """A server subprocess (its pid), stopped on exit; its output goes to `log`."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(list(args), env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_for_http(ready_url)
+            yield proc.pid
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
 
 
 @contextmanager
-def trivial_server(tmp: Path) -> Iterator[str]:
-    """A Starlette endpoint doing nothing but parse the form, served by uvicorn like the real app."""
+def trivial_server(tmp: Path) -> Iterator[tuple[str, int]]:
+    """Starlette endpoints doing nothing but parse the form, served by uvicorn like the real app."""
     (tmp / "trivial_app.py").write_text(TRIVIAL_APP)
     port = free_port()
     args = [sys.executable, "-m", "uvicorn", "trivial_app:app", "--port", str(port), "--no-access-log"]
     args += ["--log-level", "warning", "--app-dir", str(tmp)]
-    with process(args, env={"UREPORT_DATA_DIR": str(tmp)}, ready_url=f"http://127.0.0.1:{port}/"):
-        yield f"http://127.0.0.1:{port}"
+    with process(args, env={}, ready_url=f"http://127.0.0.1:{port}/", log=tmp / "trivial.log") as pid:
+        yield f"http://127.0.0.1:{port}", pid
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -82,43 +105,124 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-@dataclass
-class LoadResult:
+@dataclass(frozen=True)
+class WrkResult:
+    requests: int
     seconds: float
-    latencies: list[float]
-    statuses: dict[int, int]
+    p50_ms: float
+    p99_ms: float
+    errors: int
 
     @property
     def rate(self) -> float:
-        return len(self.latencies) / self.seconds
-
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000
+        return self.requests / self.seconds
 
 
-async def post_forms(url: str, bodies: Sequence[Sequence[dict[str, str]]], concurrency: int) -> LoadResult:
-    """POST every body; each inner sequence is sent in order (one phone's messages), lanes in parallel."""
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    queue: asyncio.Queue[Sequence[dict[str, str]]] = asyncio.Queue()
-    for lane in bodies:
-        queue.put_nowait(lane)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30.0) as client:
+def run_wrk(
+    url: str,
+    script: Path,
+    *,
+    connections: int,
+    env: Mapping[str, str],
+    seconds: float = 5.0,
+    until: Callable[[], bool] | None = None,
+) -> WrkResult:
+    """Run a wrk Lua script for `seconds`, or until `until()` holds (then SIGINT: wrk prints its summary).
 
-        async def worker() -> None:
-            while not queue.empty():
-                for form in queue.get_nowait():
-                    start = time.perf_counter()
-                    response = await client.post(url, data=form)
-                    latencies.append(time.perf_counter() - start)
-                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+    wrk's own stop() only stops sending and still waits out the whole duration, hence the signal.
+    """
+    duration = "3600s" if until is not None else f"{round(seconds)}s"
+    args = [
+        ensure_wrk(),
+        "-t1",
+        f"-c{connections}",
+        f"-d{duration}",
+        "--timeout",
+        "30s",
+        "-s",
+        str(script),
+        url,
+    ]
+    proc = subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
+    if until is not None:
+        while proc.poll() is None and not until():
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    match = re.search(r"RESULT requests=(\d+) seconds=([\d.]+) p50=([\d.]+) p99=([\d.]+) errors=(\d+)", out)
+    if match is None:
+        raise RuntimeError(f"wrk printed no result:\n{out}")
+    requests, elapsed, p50, p99, errors = match.groups()
+    return WrkResult(int(requests), float(elapsed), float(p50), float(p99), int(errors))
 
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return LoadResult(time.perf_counter() - began, latencies, statuses)
+
+@contextmanager
+def fresh_database(server_url: str | None, tmp: Path) -> Iterator[str]:
+    """SQLite in `tmp`, or a new database on the given PostgreSQL server, dropped afterwards."""
+    if not server_url:
+        yield f"sqlite://{tmp}/bench.sqlite3"
+        return
+    import asyncpg
+
+    name = f"ureport_bench_{uuid.uuid4().hex[:8]}"
+    admin = server_url.replace("postgres://", "postgresql://", 1)
+
+    async def execute(sql: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
+    try:
+        yield urlunsplit(urlsplit(server_url)._replace(path="/" + name))
+    finally:
+        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def summary(values: Sequence[float]) -> str:
-    return f"median {statistics.median(values):.1f}"
+async def count(database_url: str, sql: str) -> int:
+    """One integer from the benchmark's database, read directly (the app has no counting endpoint)."""
+    if database_url.startswith("sqlite://"):
+        import sqlite3
+
+        with sqlite3.connect(database_url.removeprefix("sqlite://")) as conn:
+            return int(conn.execute(sql).fetchone()[0])
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+    try:
+        return int(await conn.fetchval(sql))
+    finally:
+        await conn.close()
+
+
+def wait_for_count(database_url: str, sql: str, expected: int, timeout: float = 900.0) -> float:
+    """perf_counter() when the count first reaches `expected`."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if asyncio.run(count(database_url, sql)) >= expected:
+            return time.perf_counter()
+        time.sleep(0.05)
+    raise TimeoutError(f"{sql} never reached {expected}")
+
+
+async def fetch_row(database_url: str, sql: str) -> tuple[object, ...]:
+    """One row from the benchmark's database."""
+    if database_url.startswith("sqlite://"):
+        import sqlite3
+
+        with sqlite3.connect(database_url.removeprefix("sqlite://")) as conn:
+            return tuple(conn.execute(sql).fetchone())
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+    try:
+        return tuple(await conn.fetchrow(sql))
+    finally:
+        await conn.close()
+
+
+def as_datetime(value: object) -> datetime:
+    """SQLite hands back ISO text, PostgreSQL datetimes."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
