@@ -109,18 +109,16 @@ def main() -> None:
         load, accepted_rate, processed_rate, rss = measure_app(args, tmp, database_url)
     engine = "PostgreSQL" if args.database_url else "SQLite"
     print(
-        f"inbound SMS on {engine}: {args.messages} messages from {args.phones} phones, "
-        f"{args.connections} connections (wrk)"
+        f"inbound SMS on {engine}: {args.messages} messages, {args.phones} phones, {args.connections} conns"
     )
+    row = "  {:<22}{:8.0f} {:<6} p50 {:6.1f} ms   p99 {:6.1f} ms"
+    print(row.format("trivial endpoint", baseline.rate, "req/s", baseline.p50_ms, baseline.p99_ms))
     print(
-        f"  trivial endpoint     {baseline.rate:8.0f} req/s   p50 {baseline.p50_ms:6.1f} ms   p99 {baseline.p99_ms:6.1f} ms"
+        row.format("accepted (200)", accepted_rate, "msg/s", load.p50_ms, load.p99_ms),
+        f"  errors {load.errors}",
     )
-    print(
-        f"  accepted (200)       {accepted_rate:8.0f} msg/s   p50 {load.p50_ms:6.1f} ms   p99 {load.p99_ms:6.1f} ms"
-        f"   errors {load.errors}"
-    )
-    print(f"  processed (replied)  {processed_rate:8.0f} msg/s")
-    print(f"  peak RSS (server)    {rss:8.1f} MB")
+    print(f"  processed (replied)   {processed_rate:8.0f} msg/s")
+    print(f"  peak RSS (server)     {rss:8.1f} MB")
     print(f"  ratio accepted/trivial   {accepted_rate / baseline.rate:5.2f}")
     print(f"  ratio processed/trivial  {processed_rate / baseline.rate:5.2f}   (target >= 0.25)")
 

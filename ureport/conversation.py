@@ -13,6 +13,7 @@ from ureport.flows.render import render_sms
 from ureport.models import Answer, Contact, ContactStatus, FlowRun, RunStatus
 from ureport.polls import REGISTRATION, Catalog
 from ureport.privacy import redact
+from ureport.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -56,35 +57,35 @@ class Keywords:
 
 
 class Conversation:
-    """Applies one inbound text to one contact inside the caller's transaction; returns the replies."""
+    """Applies one inbound text to one contact, in memory, against a Workspace; returns the replies."""
 
     def __init__(self, catalog: Catalog, *, region: str) -> None:
         self.catalog = catalog
         self.region = region
 
-    async def handle(self, contact: Contact, text: str, *, channel: str, now: datetime) -> list[str]:
-        contact.last_seen_at = now
+    def handle(self, work: Workspace, contact: Contact, text: str, *, channel: str) -> list[str]:
+        contact.last_seen_at = work.now
+        work.touch(contact)
         keyword = Keywords.of(self.catalog.registration).classify(text)
         if keyword is not None and keyword[0] == "stop":
-            return await self._stop(contact, keyword[1], now)
+            return self._stop(work, contact, keyword[1])
         if keyword is not None:
-            return await self._join(contact, keyword[1], channel, now)
+            return self._join(work, contact, keyword[1], channel)
         if contact.status == ContactStatus.STOPPED:
-            await contact.save()
             return []  # a person who left gets nothing until they JOIN again
         if contact.status == ContactStatus.STRANGER:
-            return await self._courtesy(contact, "help", None, now)
-        run = await open_run(contact)
+            return self._courtesy(work, contact, "help", None)
+        run = work.open_run(contact)
         if run is not None:
-            replies = await self._resume(contact, run, text, channel, now)
+            replies = self._resume(work, contact, run, text, channel)
             if replies is not None:
                 return replies
         if contact.status == ContactStatus.REGISTERING:
-            return await self._start(contact, REGISTRATION, channel, now, language=contact.language)
+            return self._start(work, contact, REGISTRATION, channel, language=contact.language)
         active = self.catalog.active
-        if active is not None and not await has_run(contact, self.catalog.poll_ids[active]):
-            return await self._start(contact, active, channel, now, language=contact.language)
-        return await self._courtesy(contact, "nothing_open", contact.language, now)
+        if active is not None and not work.has_run(contact, self.catalog.poll_ids[active]):
+            return self._start(work, contact, active, channel, language=contact.language)
+        return self._courtesy(work, contact, "nothing_open", contact.language)
 
     def message(self, key: str, language: str | None) -> str:
         """A system message from the registration flow, in the person's language when it has one."""
@@ -95,64 +96,58 @@ class Conversation:
                 return texts[lang]
         return next(iter(texts.values()))
 
-    async def _stop(self, contact: Contact, language: str, now: datetime) -> list[str]:
+    def _stop(self, work: Workspace, contact: Contact, language: str) -> list[str]:
         was_in = contact.status in (ContactStatus.REGISTERING, ContactStatus.ACTIVE)
-        await FlowRun.filter(contact=contact, status=RunStatus.ACTIVE).update(
-            status=RunStatus.INTERRUPTED, exited_at=now
-        )
+        work.close_open_run(contact, RunStatus.INTERRUPTED)
         contact.status = ContactStatus.STOPPED
-        contact.stopped_at = now
-        await contact.save()
+        contact.stopped_at = work.now
         return [self.message("stop_confirm", contact.language or language)] if was_in else []
 
-    async def _join(self, contact: Contact, language: str, channel: str, now: datetime) -> list[str]:
+    def _join(self, work: Workspace, contact: Contact, language: str, channel: str) -> list[str]:
         if contact.status == ContactStatus.ACTIVE:
-            await contact.save()
             return [self.message("already_joined", contact.language or language)]
-        await FlowRun.filter(contact=contact, status=RunStatus.ACTIVE).update(
-            status=RunStatus.INTERRUPTED, exited_at=now
-        )
+        work.close_open_run(contact, RunStatus.INTERRUPTED)
         contact.status = ContactStatus.REGISTERING
         contact.stopped_at = None
-        return await self._start(contact, REGISTRATION, channel, now, language=language)
+        return self._start(work, contact, REGISTRATION, channel, language=language)
 
-    async def _courtesy(self, contact: Contact, key: str, language: str | None, now: datetime) -> list[str]:
-        recent = contact.help_sent_at is not None and now - contact.help_sent_at < COURTESY_INTERVAL
-        if not recent:
-            contact.help_sent_at = now
-        await contact.save()
-        return [] if recent else [self.message(key, language)]
+    def _courtesy(self, work: Workspace, contact: Contact, key: str, language: str | None) -> list[str]:
+        if contact.help_sent_at is not None and work.now - contact.help_sent_at < COURTESY_INTERVAL:
+            return []
+        contact.help_sent_at = work.now
+        return [self.message(key, language)]
 
-    async def _start(
-        self, contact: Contact, slug: str, channel: str, now: datetime, *, language: str | None
+    def _start(
+        self, work: Workspace, contact: Contact, slug: str, channel: str, *, language: str | None
     ) -> list[str]:
         flow = self.catalog.flows[slug]
-        sprint = engine.start(flow, self._view(contact), env=self._env(now), language=language)
+        sprint = engine.start(flow, self._view(contact), env=self._env(work.now), language=language)
         run = FlowRun(
-            contact=contact,
+            contact_id=contact.id,
             poll_id=self.catalog.poll_ids[slug],
             channel=channel,
+            status=RunStatus.ACTIVE,
             state={},
             expires_at=sprint.session.expires_at,
         )
-        return await self._apply(contact, run, flow, sprint, channel, now)
+        work.add_run(run)
+        return self._apply(work, contact, run, flow, sprint, channel)
 
-    async def _resume(
-        self, contact: Contact, run: FlowRun, text: str, channel: str, now: datetime
+    def _resume(
+        self, work: Workspace, contact: Contact, run: FlowRun, text: str, channel: str
     ) -> list[str] | None:
         """The run's replies, or None when the run had expired (the text is then handled afresh)."""
-        flow = self.catalog.flows.get(run.state.get("flow_slug", ""))
+        flow = self.catalog.flows.get(str(run.state.get("flow_slug", "")))
         if flow is None:
-            run.status, run.exited_at = RunStatus.INTERRUPTED, now
-            await run.save()
+            work.close_open_run(contact, RunStatus.INTERRUPTED)
             return None
         session = engine.Session.from_json(run.state)
-        sprint = engine.resume(flow, session, self._view(contact), text, env=self._env(now))
-        replies = await self._apply(contact, run, flow, sprint, channel, now)
+        sprint = engine.resume(flow, session, self._view(contact), text, env=self._env(work.now))
+        replies = self._apply(work, contact, run, flow, sprint, channel)
         return None if sprint.session.status == engine.RunStatus.EXPIRED else replies
 
-    async def _apply(
-        self, contact: Contact, run: FlowRun, flow: Flow, sprint: engine.Sprint, channel: str, now: datetime
+    def _apply(
+        self, work: Workspace, contact: Contact, run: FlowRun, flow: Flow, sprint: engine.Sprint, channel: str
     ) -> list[str]:
         replies: list[str] = []
         start_next: list[str | None] = []
@@ -160,18 +155,17 @@ class Conversation:
             if isinstance(event, engine.MsgOut):
                 replies.append(render_sms(event))
             elif isinstance(event, engine.ResultSaved) and flow.kind != REGISTRATION:
-                await self._save_answer(contact, run, event, channel, now)
+                work.save_answer(self._answer(contact, run, event, channel, work.now))
             elif isinstance(event, engine.FieldChanged):
                 self._set_field(contact, event.field, event.value)
             elif isinstance(event, engine.StartPoll):
                 start_next.append(event.slug)
             elif isinstance(event, engine.FlowErrorEvent):
                 log.warning("flow %s: %s", flow.slug, event.message)
-        self._finish_run(contact, run, flow, sprint, now)
-        await contact.save()
-        await run.save()
+        self._finish_run(contact, run, flow, sprint, work.now)
+        work.update_run(run)
         for slug in start_next:
-            replies += await self._start_next(contact, slug, channel, now)
+            replies += self._start_next(work, contact, slug, channel)
         return replies
 
     def _finish_run(
@@ -190,35 +184,33 @@ class Conversation:
             contact.status = ContactStatus.ACTIVE
             contact.registered_at = now
 
-    async def _start_next(self, contact: Contact, slug: str | None, channel: str, now: datetime) -> list[str]:
+    def _start_next(self, work: Workspace, contact: Contact, slug: str | None, channel: str) -> list[str]:
         slug = slug or self.catalog.active
         if slug is None or slug not in self.catalog.flows or contact.status != ContactStatus.ACTIVE:
             return []
-        if await has_run(contact, self.catalog.poll_ids[slug]):
+        if work.has_run(contact, self.catalog.poll_ids[slug]):
             return []
-        return await self._start(contact, slug, channel, now, language=contact.language)
+        return self._start(work, contact, slug, channel, language=contact.language)
 
-    async def _save_answer(
+    def _answer(
         self, contact: Contact, run: FlowRun, event: engine.ResultSaved, channel: str, now: datetime
-    ) -> None:
-        values = {
-            "contact_ref": contact.id,
-            "poll_id": run.poll_id,  # type: ignore[attr-defined]
-            "category": event.category,
-            "value": redact(event.value, self.region),
-            "number": event.number,
-            "channel": channel,
-            "age": now.year - contact.birth_year if contact.birth_year else None,
-            "sex": contact.sex,
-            "district_id": contact.district_id,  # type: ignore[attr-defined]
-            "language": contact.language,
-            "created_at": now,
-        }
-        if run._saved_in_db:
-            await Answer.update_or_create(values, run=run, question_key=event.key)
-        else:  # the run is new: save it first so the answer can point at it
-            await run.save()
-            await Answer.create(run=run, question_key=event.key, **values)
+    ) -> Answer:
+        """The answer with the respondent's demographics as they are now (history never re-buckets)."""
+        return Answer(
+            run_id=run.id,
+            contact_ref=contact.id,
+            poll_id=run.poll_id,  # type: ignore[attr-defined]
+            question_key=event.key,
+            category=event.category,
+            value=redact(event.value, self.region),
+            number=event.number,
+            channel=channel,
+            age=now.year - contact.birth_year if contact.birth_year else None,
+            sex=contact.sex,
+            district_id=contact.district_id,  # type: ignore[attr-defined]
+            language=contact.language,
+            created_at=now,
+        )
 
     def _set_field(self, contact: Contact, name: str, value: str | int | None) -> None:
         if name == "district":
@@ -245,11 +237,3 @@ class Conversation:
 
     def _env(self, now: datetime) -> engine.Env:
         return engine.Env(now=now, locations=self.catalog.locations)
-
-
-async def open_run(contact: Contact) -> FlowRun | None:
-    return await FlowRun.filter(contact=contact, status=RunStatus.ACTIVE).order_by("-created_at").first()
-
-
-async def has_run(contact: Contact, poll_id: int) -> bool:
-    return await FlowRun.exists(contact=contact, poll_id=poll_id)

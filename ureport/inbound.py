@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from ureport.clock import utcnow
 from ureport.conversation import Conversation
-from ureport.models import Contact, ContactStatus, InboundMessage, InboxStatus, OutboundMessage
-from ureport.outbox import new_message
+from ureport.models import InboundMessage, InboxStatus
 from ureport.polls import Catalog
 from ureport.privacy import Keyring
+from ureport.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,8 @@ MAX_ATTEMPTS = 5
 
 
 class InboundHandler:
-    """Processes a batch of inbox rows: one transaction per row, so one bad message never blocks others."""
+    """Processes a batch of inbox rows in one transaction; a batch that fails is retried row by row,
+    so one bad message never blocks the others."""
 
     def __init__(
         self,
@@ -37,43 +39,43 @@ class InboundHandler:
 
     async def __call__(self, rows: list[InboundMessage]) -> None:
         await self.catalog.refresh()
-        queued = 0
-        for row in rows:
-            try:
-                queued += await self.process(row)
-            except Exception as exc:
-                await self._record_failure(row, exc)
+        try:
+            queued = await self.process(rows)
+        except Exception:
+            log.warning(
+                "a batch of %d inbound messages failed; retrying them one by one", len(rows), exc_info=True
+            )
+            queued = 0
+            for row in rows:
+                try:
+                    queued += await self.process([row])
+                except Exception as exc:
+                    await self._record_failure(row, exc)
         if queued and self.on_queued is not None:
             self.on_queued()
 
-    async def process(self, row: InboundMessage) -> int:
-        """Handle one message and mark it processed in the same transaction; returns replies queued."""
-        number = self.keyring.decrypt(row.urn_cipher)
-        text = self.keyring.decrypt_text(row.text_cipher)
+    async def process(self, rows: list[InboundMessage]) -> int:
+        """Handle the rows in order and mark them processed, in one transaction; returns replies queued."""
         now = utcnow()
-        async with in_transaction():
-            current = await InboundMessage.get(id=row.id)
-            if current.status != InboxStatus.PENDING:  # another worker got there first
-                return 0
-            contact = await self._contact(number, row.urn_digest)
-            replies = await self.conversation.handle(contact, text, channel="sms", now=now)
-            if replies:
-                await OutboundMessage.bulk_create(
-                    [new_message(contact, reply, now=now, in_reply_to=row.id) for reply in replies]
-                )
-            await InboundMessage.filter(id=row.id).update(status=InboxStatus.PROCESSED, processed_at=now)
-        return len(replies)
-
-    async def _contact(self, number: str, digest: str) -> Contact:
-        contact = await Contact.filter(urn_digest__in=self.keyring.digests(number)).first()
-        if contact is None:
-            return await Contact.create(
-                urn_digest=digest, urn_cipher=self.keyring.encrypt(number), status=ContactStatus.STRANGER
+        decoded = [
+            (row, self.keyring.decrypt(row.urn_cipher), self.keyring.decrypt_text(row.text_cipher))
+            for row in rows
+        ]
+        async with in_transaction() as conn:
+            pending = await _claim([row.id for row in rows], conn)
+            work = await Workspace.load(
+                [number for row, number, _ in decoded if row.id in pending], self.keyring, now, conn
             )
-        if contact.urn_digest != digest or contact.urn_cipher is None:  # re-key after a secret rotation
-            contact.urn_digest = digest
-            contact.urn_cipher = self.keyring.encrypt(number)
-        return contact
+            queued = 0
+            for row, number, text in decoded:
+                if row.id in pending:  # another worker may have processed it meanwhile
+                    contact = work.contact(number)
+                    replies = self.conversation.handle(work, contact, text, channel="sms")
+                    queued += work.queue(contact, replies, in_reply_to=row.id)
+            await work.flush(conn)
+            update = InboundMessage.filter(id__in=list(pending)).using_db(conn)
+            await update.update(status=InboxStatus.PROCESSED, processed_at=now)
+        return queued
 
     async def _record_failure(self, row: InboundMessage, exc: Exception) -> None:
         attempts = row.attempts + 1
@@ -82,3 +84,12 @@ class InboundHandler:
         await InboundMessage.filter(id=row.id).update(
             attempts=attempts, status=status, error=f"{type(exc).__name__}: {exc}"[:255]
         )
+
+
+async def _claim(ids: list[int], conn: BaseDBAsyncClient) -> set[int]:
+    """The ids still pending, locked against other workers on PostgreSQL (skipped if they hold them)."""
+    query = InboundMessage.filter(id__in=ids, status=InboxStatus.PENDING).using_db(conn)
+    if conn.capabilities.dialect == "postgres":
+        query = query.select_for_update(skip_locked=True)
+    rows: list[InboundMessage] = await query.only("id")
+    return {row.id for row in rows}

@@ -31,7 +31,7 @@ def new_message(
     """An unsaved outbox row addressed to `contact`, with its SMS segment count."""
     segments = sms_segments(text)
     return OutboundMessage(
-        contact=contact,
+        contact_id=contact.id,
         urn_cipher=contact.urn_cipher,
         text=text,
         status=OutboxStatus.QUEUED,

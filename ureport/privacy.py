@@ -192,6 +192,10 @@ def _aad(prefix: str, kind: bytes) -> bytes:
     return b"ureport:" + kind + b":" + prefix.encode("ascii")
 
 
+# A text with fewer digits than the shortest subscriber number we need to hide (7) cannot hold one.
+_MATCHER_MIN_DIGITS = 7
+
+
 def _redact_run(match: re.Match[str]) -> str:
     run = match.group(0)
     if sum(c.isdecimal() for c in run) < _MIN_RUN_DIGITS:
@@ -207,6 +211,8 @@ def redact(text: str, region: str) -> str:
     text = _EMAIL.sub("[email]", text)
     # Whole digit runs first, so the matcher cannot take part of a run and leave the rest behind.
     text = _DIGIT_RUN.sub(_redact_run, text)
+    if sum(c.isdecimal() for c in text) < _MATCHER_MIN_DIGITS:
+        return text  # most answers ("1", "yes", "2007"): no number possible, skip the costly matcher
     matcher = phonenumbers.PhoneNumberMatcher(text, region.upper(), leniency=phonenumbers.Leniency.POSSIBLE)
     for match in reversed(list(matcher)):
         text = text[: match.start] + "[phone]" + text[match.end :]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,6 +31,7 @@ def is_gsm7(char: str) -> bool:
     return char in GSM7_BASIC or char in GSM7_EXTENSION
 
 
+@functools.lru_cache(maxsize=4096)  # replies repeat (every respondent gets the same questions)
 def sms_segments(text: str) -> Segments:
     """Encoding, total units (septets or UTF-16 code units) and parts for `text`.
 

@@ -1,0 +1,193 @@
+"""A unit of work for a batch of inbound messages: rows read in bulk first, changes written in bulk last.
+
+One message at a time costs a dozen round trips to the database; a batch of a few hundred costs about
+ten, so the conversation logic itself runs in memory (see reference/performance.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
+
+from ureport.models import Answer, Contact, ContactStatus, FlowRun, OutboundMessage, RunStatus
+from ureport.outbox import new_message
+from ureport.privacy import Keyring
+
+CONTACT_FIELDS = (
+    "urn_digest",
+    "urn_cipher",
+    "status",
+    "language",
+    "birth_year",
+    "sex",
+    "district_id",
+    "fields_json",
+    "registered_at",
+    "stopped_at",
+    "last_seen_at",
+    "help_sent_at",
+)
+RUN_FIELDS = ("status", "state", "expires_at", "exited_at", "updated_at")
+ANSWER_FIELDS = (
+    "category",
+    "value",
+    "number",
+    "channel",
+    "age",
+    "sex",
+    "district_id",
+    "language",
+    "created_at",
+)
+
+
+@dataclass
+class Workspace:
+    """Contacts, their open runs and which polls they have taken, for the numbers of one batch."""
+
+    keyring: Keyring
+    now: datetime
+    contacts: dict[str, Contact] = field(default_factory=dict)  # by current digest
+    open_runs: dict[uuid.UUID, FlowRun] = field(default_factory=dict)  # by contact id
+    taken: set[tuple[uuid.UUID, int]] = field(default_factory=set)  # (contact id, poll id)
+    _new_contacts: dict[uuid.UUID, Contact] = field(default_factory=dict)
+    _dirty_contacts: dict[uuid.UUID, Contact] = field(default_factory=dict)
+    _new_runs: dict[uuid.UUID, FlowRun] = field(default_factory=dict)
+    _dirty_runs: dict[uuid.UUID, FlowRun] = field(default_factory=dict)
+    _answers: dict[tuple[uuid.UUID, str], Answer] = field(default_factory=dict)
+    _outbox: list[OutboundMessage] = field(default_factory=list)
+
+    @classmethod
+    async def load(
+        cls, numbers: Iterable[str], keyring: Keyring, now: datetime, conn: BaseDBAsyncClient
+    ) -> Workspace:
+        """Read every contact of these numbers (under any key version), their open runs and past polls."""
+        work = cls(keyring, now)
+        digests = {d: n for n in set(numbers) for d in keyring.digests(n)}
+        query = Contact.filter(urn_digest__in=list(digests)).using_db(conn)
+        if conn.capabilities.dialect == "postgres":  # several workers: one batch per contact at a time
+            query = query.select_for_update()
+        for contact in await query:
+            work._adopt(contact, digests[contact.urn_digest])
+        ids = [c.id for c in work.contacts.values()]
+        if ids:
+            runs = FlowRun.filter(contact_id__in=ids, status=RunStatus.ACTIVE).order_by("created_at")
+            for run in await runs.using_db(conn):
+                work.open_runs[run.contact_id] = run  # type: ignore[attr-defined]
+            taken = FlowRun.filter(contact_id__in=ids).using_db(conn).values_list("contact_id", "poll_id")
+            work.taken = {(c, p) for c, p in await taken}
+        return work
+
+    def _adopt(self, contact: Contact, number: str) -> None:
+        digest = self.keyring.digest(number)
+        if contact.urn_digest != digest or contact.urn_cipher is None:  # re-key after a secret rotation
+            contact.urn_digest, contact.urn_cipher = digest, self.keyring.encrypt(number)
+            self.touch(contact)
+        self.contacts[digest] = contact
+
+    def contact(self, number: str) -> Contact:
+        """The contact for this number, created (as a stranger) if it has never written before."""
+        digest = self.keyring.digest(number)
+        found = self.contacts.get(digest)
+        if found is None:
+            found = Contact(
+                id=uuid.uuid4(),
+                urn_digest=digest,
+                urn_cipher=self.keyring.encrypt(number),
+                status=ContactStatus.STRANGER,
+                fields_json={},
+                created_at=self.now,
+            )
+            self.contacts[digest] = self._new_contacts[found.id] = found
+        return found
+
+    def touch(self, contact: Contact) -> None:
+        if contact.id not in self._new_contacts:
+            self._dirty_contacts[contact.id] = contact
+
+    def open_run(self, contact: Contact) -> FlowRun | None:
+        return self.open_runs.get(contact.id)
+
+    def has_run(self, contact: Contact, poll_id: int) -> bool:
+        return (contact.id, poll_id) in self.taken
+
+    def add_run(self, run: FlowRun) -> None:
+        """A new run becomes the contact's open run (the caller closed any other first)."""
+        run.id = run.id or uuid.uuid4()
+        run.created_at = run.updated_at = self.now
+        self._new_runs[run.id] = run
+        self.taken.add((run.contact_id, run.poll_id))  # type: ignore[attr-defined]
+        self.open_runs[run.contact_id] = run  # type: ignore[attr-defined]
+
+    def update_run(self, run: FlowRun) -> None:
+        run.updated_at = self.now
+        if run.id not in self._new_runs:
+            self._dirty_runs[run.id] = run
+        if run.status != RunStatus.ACTIVE:
+            self.open_runs.pop(run.contact_id, None)  # type: ignore[attr-defined]
+
+    def close_open_run(self, contact: Contact, status: RunStatus) -> None:
+        run = self.open_runs.get(contact.id)
+        if run is not None:
+            run.status, run.exited_at = status, self.now
+            self.update_run(run)
+
+    def save_answer(self, answer: Answer) -> None:
+        """The latest answer to a question in a run wins (a question may be asked again on a loop)."""
+        self._answers[(answer.run_id, answer.question_key)] = answer  # type: ignore[attr-defined]
+
+    def queue(self, contact: Contact, texts: Iterable[str], *, in_reply_to: int | None) -> int:
+        messages = [new_message(contact, text, now=self.now, in_reply_to=in_reply_to) for text in texts]
+        self._outbox.extend(messages)
+        return len(messages)
+
+    async def flush(self, conn: BaseDBAsyncClient) -> None:
+        """Write everything this batch changed, parents before children, inside the caller's transaction."""
+        if self._new_contacts:
+            await Contact.bulk_create(self._new_contacts.values(), using_db=conn)
+        if self._dirty_contacts:
+            await update_rows(Contact, self._dirty_contacts.values(), CONTACT_FIELDS, conn)
+        if self._new_runs:
+            await FlowRun.bulk_create(self._new_runs.values(), using_db=conn)
+        if self._dirty_runs:
+            await update_rows(FlowRun, self._dirty_runs.values(), RUN_FIELDS, conn)
+        if self._answers:
+            await Answer.bulk_create(
+                self._answers.values(),
+                on_conflict=("run_id", "question_key"),
+                update_fields=ANSWER_FIELDS,
+                using_db=conn,
+            )
+        if self._outbox:
+            await OutboundMessage.bulk_create(self._outbox, using_db=conn)
+
+
+async def update_rows(
+    model: type[Model], objects: Iterable[Model], fields: Sequence[str], conn: BaseDBAsyncClient
+) -> None:
+    """One prepared UPDATE executed for every object (executemany).
+
+    Tortoise's bulk_update renders a CASE expression per field and row through pypika, which costs
+    several times more than the database work itself at a few hundred rows.
+    """
+    meta = model._meta
+    columns = [meta.fields_db_projection[name] for name in fields]
+    if conn.capabilities.dialect == "postgres":
+        marks = [f"${i}" for i in range(1, len(columns) + 2)]
+    else:
+        marks = ["?"] * (len(columns) + 1)
+    assignments = ", ".join(f'"{column}" = {mark}' for column, mark in zip(columns, marks, strict=False))
+    sql = f'UPDATE "{meta.db_table}" SET {assignments} WHERE "{meta.db_pk_column}" = {marks[-1]}'  # noqa: S608
+    converters = [meta.fields_map[name] for name in fields]
+    pk = meta.fields_map[meta.pk_attr]
+    values = [
+        [field.to_db_value(getattr(obj, name), obj) for field, name in zip(converters, fields, strict=True)]
+        + [pk.to_db_value(obj.pk, obj)]
+        for obj in objects
+    ]
+    await conn.execute_many(sql, values)
