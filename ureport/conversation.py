@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 from ureport.flows import engine
 from ureport.flows.model import Flow
-from ureport.flows.render import render_sms
 from ureport.models import Answer, Contact, ContactStatus, FlowRun, RunStatus
 from ureport.polls import REGISTRATION, Catalog
 from ureport.privacy import redact
@@ -57,13 +56,14 @@ class Keywords:
 
 
 class Conversation:
-    """Applies one inbound text to one contact, in memory, against a Workspace; returns the replies."""
+    """Applies one inbound text to one contact, in memory, against a Workspace; returns the replies
+    as the engine's messages, for each channel to render (an SMS text, a USSD screen)."""
 
     def __init__(self, catalog: Catalog, *, region: str) -> None:
         self.catalog = catalog
         self.region = region
 
-    def handle(self, work: Workspace, contact: Contact, text: str, *, channel: str) -> list[str]:
+    def handle(self, work: Workspace, contact: Contact, text: str, *, channel: str) -> list[engine.MsgOut]:
         contact.last_seen_at = work.now
         work.touch(contact)
         keyword = Keywords.of(self.catalog.registration).classify(text)
@@ -87,23 +87,23 @@ class Conversation:
             return self._start(work, contact, active, channel, language=contact.language)
         return self._courtesy(work, contact, "nothing_open", contact.language)
 
-    def message(self, key: str, language: str | None) -> str:
+    def message(self, key: str, language: str | None) -> engine.MsgOut:
         """A system message from the registration flow, in the person's language when it has one."""
         flow = self.catalog.registration
         texts = flow.messages[key]
         for lang in (language, flow.default_language):
             if lang and texts.get(lang):
-                return texts[lang]
-        return next(iter(texts.values()))
+                return engine.MsgOut(text=texts[lang], prompt=None)
+        return engine.MsgOut(text=next(iter(texts.values())), prompt=None)
 
-    def _stop(self, work: Workspace, contact: Contact, language: str) -> list[str]:
+    def _stop(self, work: Workspace, contact: Contact, language: str) -> list[engine.MsgOut]:
         was_in = contact.status in (ContactStatus.REGISTERING, ContactStatus.ACTIVE)
         work.close_open_run(contact, RunStatus.INTERRUPTED)
         contact.status = ContactStatus.STOPPED
         contact.stopped_at = work.now
         return [self.message("stop_confirm", contact.language or language)] if was_in else []
 
-    def _join(self, work: Workspace, contact: Contact, language: str, channel: str) -> list[str]:
+    def _join(self, work: Workspace, contact: Contact, language: str, channel: str) -> list[engine.MsgOut]:
         if contact.status == ContactStatus.ACTIVE:
             return [self.message("already_joined", contact.language or language)]
         work.close_open_run(contact, RunStatus.INTERRUPTED)
@@ -111,7 +111,9 @@ class Conversation:
         contact.stopped_at = None
         return self._start(work, contact, REGISTRATION, channel, language=language)
 
-    def _courtesy(self, work: Workspace, contact: Contact, key: str, language: str | None) -> list[str]:
+    def _courtesy(
+        self, work: Workspace, contact: Contact, key: str, language: str | None
+    ) -> list[engine.MsgOut]:
         if contact.help_sent_at is not None and work.now - contact.help_sent_at < COURTESY_INTERVAL:
             return []
         contact.help_sent_at = work.now
@@ -119,7 +121,7 @@ class Conversation:
 
     def _start(
         self, work: Workspace, contact: Contact, slug: str, channel: str, *, language: str | None
-    ) -> list[str]:
+    ) -> list[engine.MsgOut]:
         flow = self.catalog.flows[slug]
         sprint = engine.start(flow, self._view(contact), env=self._env(work.now), language=language)
         run = FlowRun(
@@ -135,7 +137,7 @@ class Conversation:
 
     def _resume(
         self, work: Workspace, contact: Contact, run: FlowRun, text: str, channel: str
-    ) -> list[str] | None:
+    ) -> list[engine.MsgOut] | None:
         """The run's replies, or None when the run had expired (the text is then handled afresh)."""
         flow = self.catalog.flows.get(str(run.state.get("flow_slug", "")))
         if flow is None:
@@ -148,12 +150,12 @@ class Conversation:
 
     def _apply(
         self, work: Workspace, contact: Contact, run: FlowRun, flow: Flow, sprint: engine.Sprint, channel: str
-    ) -> list[str]:
-        replies: list[str] = []
+    ) -> list[engine.MsgOut]:
+        replies: list[engine.MsgOut] = []
         start_next: list[str | None] = []
         for event in sprint.events:
             if isinstance(event, engine.MsgOut):
-                replies.append(render_sms(event))
+                replies.append(event)
             elif isinstance(event, engine.ResultSaved) and flow.kind != REGISTRATION:
                 work.save_answer(self._answer(contact, run, event, channel, work.now))
             elif isinstance(event, engine.FieldChanged):
@@ -184,7 +186,9 @@ class Conversation:
             contact.status = ContactStatus.ACTIVE
             contact.registered_at = now
 
-    def _start_next(self, work: Workspace, contact: Contact, slug: str | None, channel: str) -> list[str]:
+    def _start_next(
+        self, work: Workspace, contact: Contact, slug: str | None, channel: str
+    ) -> list[engine.MsgOut]:
         slug = slug or self.catalog.active
         if slug is None or slug not in self.catalog.flows or contact.status != ContactStatus.ACTIVE:
             return []

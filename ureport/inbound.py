@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from ureport.clock import utcnow
 from ureport.conversation import Conversation
+from ureport.flows.render import render_sms
 from ureport.models import InboundMessage, InboxStatus
 from ureport.polls import Catalog
 from ureport.privacy import Keyring
@@ -71,7 +72,8 @@ class InboundHandler:
                 if row.id in pending:  # another worker may have processed it meanwhile
                     contact = work.contact(number)
                     replies = self.conversation.handle(work, contact, text, channel="sms")
-                    queued += work.queue(contact, replies, in_reply_to=row.id)
+                    texts = [render_sms(reply) for reply in replies]
+                    queued += work.queue(contact, texts, in_reply_to=row.id)
             await work.flush(conn)
             update = InboundMessage.filter(id__in=list(pending)).using_db(conn)
             await update.update(status=InboxStatus.PROCESSED, processed_at=now)
