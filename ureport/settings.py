@@ -52,7 +52,7 @@ class Settings:
     database_url: str | None = _setting(
         "UREPORT_DATABASE_URL",
         None,
-        "Tortoise database URL (sqlite://PATH or postgres://...); default: SQLite in the data dir",
+        "Tortoise database URL (sqlite://PATH or postgres://...)",
         _optional,
     )
     secret_key: str | None = _setting(
