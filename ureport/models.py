@@ -28,6 +28,7 @@ class RunStatus(StrEnum):
     COMPLETED = "completed"
     EXPIRED = "expired"
     INTERRUPTED = "interrupted"
+    FAILED = "failed"  # the flow's content went wrong (a loop without a question)
 
 
 class InboxStatus(StrEnum):

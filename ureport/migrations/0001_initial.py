@@ -134,7 +134,7 @@ class Migration(migrations.Migration):
                 ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
                 ('contact', fields.ForeignKeyField('models.Contact', source_field='contact_id', db_constraint=True, to_field='id', related_name='runs', on_delete=OnDelete.CASCADE)),
                 ('poll', fields.ForeignKeyField('models.Poll', source_field='poll_id', db_constraint=True, to_field='id', related_name='runs', on_delete=OnDelete.CASCADE)),
-                ('status', fields.CharEnumField(default=RunStatus.ACTIVE, description='ACTIVE: active\nCOMPLETED: completed\nEXPIRED: expired\nINTERRUPTED: interrupted', enum_type=RunStatus, max_length=16)),
+                ('status', fields.CharEnumField(default=RunStatus.ACTIVE, description='ACTIVE: active\nCOMPLETED: completed\nEXPIRED: expired\nINTERRUPTED: interrupted\nFAILED: failed', enum_type=RunStatus, max_length=16)),
                 ('channel', fields.CharField(max_length=8)),
                 ('state', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
