@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ureport.flows.compiler import REGISTRATION_MESSAGES
 from ureport.flows.engine import (
     ContactView,
     Env,
@@ -21,7 +22,7 @@ from ureport.flows.engine import (
     resume,
     start,
 )
-from ureport.flows.loader import REGISTRATION_MESSAGES, load_flow_file, shipped_flow_path
+from ureport.flows.loader import load_flow_file, shipped_flow_path
 from ureport.flows.model import Ask, Flow, FlowKind, SendMsgAction
 from ureport.flows.render import SMS_SINGLE_GSM7, gsm7_length, render_sms
 
