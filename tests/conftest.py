@@ -21,6 +21,8 @@ from ureport.settings import Settings
 
 PG_URL = os.environ.get("UREPORT_TEST_DATABASE_URL", "")
 TABLES = (
+    "ussd_session_event",
+    "ussd_session",
     "answer",
     "flow_run",
     "outbound_message",

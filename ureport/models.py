@@ -239,3 +239,52 @@ class DeliveryReportLog(Model):
 
     class Meta:
         table = "delivery_report"
+
+
+class UssdSession(Model):
+    """One USSD session between hops, keyed by the gateway's sessionId: digest only, never a number.
+
+    `path_cipher` holds the inputs consumed so far (encrypted: free text may carry anything), `hops`
+    how many, `state` the menu on screen (mode, options, page), `screen` the last body sent.
+    """
+
+    id = fields.CharField(max_length=128, primary_key=True)
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="ussd_sessions", on_delete=fields.CASCADE
+    )
+    urn_digest = fields.CharField(max_length=80)
+    service_code = fields.CharField(max_length=32)
+    path_cipher = fields.TextField()
+    hops = fields.IntField(default=0)
+    state: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    screen = fields.TextField()
+    screen_id = fields.CharField(max_length=64)
+    run_id = fields.UUIDField(null=True)
+    ended = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "ussd_session"
+        indexes = (("contact_id", "updated_at"),)
+
+
+class UssdSessionEvent(Model):
+    """The gateway's end-of-session notification, once per session: how and where people drop off."""
+
+    id = fields.BigIntField(primary_key=True)
+    session_id = fields.CharField(max_length=128, unique=True)
+    status = fields.CharField(max_length=16)
+    duration_ms = fields.IntField(null=True)
+    hops = fields.IntField(null=True)
+    error = fields.CharField(max_length=255, null=True)
+    last_screen_id = fields.CharField(max_length=64, null=True)
+    network_code = fields.CharField(max_length=16, null=True)
+    cost = fields.CharField(max_length=32, null=True)
+    urn_digest = fields.CharField(max_length=80, null=True)
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "ussd_session_event"
+        indexes = (("last_screen_id", "status"),)

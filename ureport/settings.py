@@ -93,6 +93,18 @@ class Settings:
     send_max_attempts: int = _setting(
         "UREPORT_SEND_MAX_ATTEMPTS", 6, "sends of one message before it is marked failed", _positive_int
     )
+    ussd_screen: int = _setting(
+        "UREPORT_USSD_SCREEN",
+        160,
+        "characters a USSD screen may hold, `CON `/`END ` included (182 is the USSD maximum)",
+        _positive_int,
+    )
+    ussd_resume_minutes: int = _setting(
+        "UREPORT_USSD_RESUME_MINUTES",
+        15,
+        "a dropped USSD session dialled again within this many minutes offers to continue",
+        _positive_int,
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
