@@ -91,3 +91,32 @@ def test_accepted_message_survives_a_crash_before_processing(
     assert [m.number for m in replies] == [PHONE] * 3
     assert replies[0].text.startswith("Welcome to U-Report!")
     assert PHONE.removeprefix("+") not in log.read_text()  # the server's own log never shows the number
+
+
+def test_demo_serves_the_simulator_with_no_configuration(tmp_path: Path) -> None:
+    """README's first command, as a newcomer runs it: no settings at all, a phone plays through the page."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UREPORT_")}
+    port = _free_port()
+    with (tmp_path / "demo.log").open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ureport.cli", "serve", "--demo", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until(lambda: _healthy(url), what="demo start", timeout=60)
+            with httpx.Client(base_url=url, follow_redirects=True, timeout=10) as client:
+                page = client.post("/simulator", data={"phone": "0711 000 700", "text": "JIUNGE"})
+                assert page.status_code == 200
+                assert "Karibu U-Report!" in page.text
+                page = client.post("/simulator", data={"phone": "+254711000700", "text": "2008"})
+                assert "Jinsia yako ni ipi?" in page.text
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=20)
+    assert (tmp_path / "ureport-data" / "ureport.sqlite3").exists()
+    assert (tmp_path / "ureport-data" / "demo-secret-key").stat().st_mode & 0o077 == 0
+    assert "711000700" not in (tmp_path / "demo.log").read_text()

@@ -13,10 +13,12 @@ from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 from ureport.channels import callbacks
+from ureport.channels.fake_gateway import FakeGateway
 from ureport.channels.gateway import SmsGateway
 from ureport.db import tortoise_config
 from ureport.privacy import Keyring, install_log_masking
 from ureport.settings import Settings
+from ureport.web import simulator
 from ureport.worker import Machinery, default_gateway
 
 log = logging.getLogger(__name__)
@@ -27,9 +29,14 @@ async def healthz(request: Request) -> Response:
 
 
 def create_app(
-    settings: Settings, *, background: bool = True, gateway: SmsGateway | None = None
+    settings: Settings,
+    *,
+    background: bool = True,
+    gateway: SmsGateway | None = None,
+    demo_gateway: FakeGateway | None = None,
 ) -> Starlette:
-    """The ASGI app. `background=False` persists callbacks but processes nothing (crash-recovery tests)."""
+    """The ASGI app. `background=False` persists callbacks but leaves processing to the caller (tests);
+    a `demo_gateway` adds the phone simulator, which reads the replies that fake gateway received."""
     install_log_masking()
     keyring = Keyring.from_secret(settings.require_secret())
     gateway = gateway or default_gateway(settings)
@@ -49,12 +56,14 @@ def create_app(
             finally:
                 await machinery.stop()
 
-    app = Starlette(
-        routes=[Route("/healthz", healthz), *callbacks.routes],
-        lifespan=lifespan,
-    )
+    routes = [Route("/healthz", healthz), *callbacks.routes]
+    if demo_gateway is not None:
+        routes += simulator.routes
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.keyring = keyring
+    app.state.demo_gateway = demo_gateway
+    app.state.simulator_sent = {}
     return app
 
 

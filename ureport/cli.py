@@ -73,8 +73,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from ureport.demo import prepare_demo
 
+    demo_gateway = None
     if args.demo:
-        settings = prepare_demo(settings, host=args.host, port=args.port)
+        settings, demo_gateway = prepare_demo(settings, host=args.host, port=args.port)
     settings.require_secret()
     asyncio.run(db.migrate(settings.db_url))
     if args.demo:
@@ -95,7 +96,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     else:
         from ureport.app import create_app
 
-        uvicorn.run(create_app(settings), **options)
+        if demo_gateway is not None:
+            print(f"ureport demo: open http://{args.host}:{args.port}/simulator to play a phone", flush=True)
+        uvicorn.run(create_app(settings, demo_gateway=demo_gateway), **options)
     return 0
 
 

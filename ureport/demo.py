@@ -15,21 +15,21 @@ from ureport.settings import Settings
 log = logging.getLogger(__name__)
 
 DEMO_POLL = "safe-streets"
-_running: list[FakeGateway] = []  # kept alive for the life of the process
 
 
-def prepare_demo(settings: Settings, *, host: str, port: int) -> Settings:
-    """Fill what a newcomer has not configured; never points at a real gateway."""
+def prepare_demo(settings: Settings, *, host: str, port: int) -> tuple[Settings, FakeGateway | None]:
+    """Fill what a newcomer has not configured, and start a local fake gateway unless credentials
+    are set: the demo never reaches a real gateway by accident."""
     settings = settings.with_demo_defaults()
     if settings.sending_enabled:
-        return settings
+        return settings, None
     delivery = f"http://{host}:{port}/channels/africastalking/delivery"
     fake = FakeGateway(delivery_url=delivery).start()
-    _running.append(fake)
     log.info("demo: replies go to the fake gateway at %s (see %s/_fake/messages)", fake.url, fake.url)
-    return replace(
+    fake_settings = replace(
         settings, at_username="demo", at_api_key="demo-key", at_sender="12345", at_api_url=fake.url
     )
+    return fake_settings, fake
 
 
 async def load_demo_content() -> None:

@@ -6,6 +6,7 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -48,8 +49,12 @@ def guarded(endpoint: Endpoint) -> Endpoint:
 @guarded
 async def sms_inbound(request: Request) -> Response:
     """Persist the message (idempotent on the gateway id) before answering 200; processing comes after."""
-    state = request.app.state
-    message = SmsInbound.from_form(await read_form(request))
+    await accept_sms(request.app.state, SmsInbound.from_form(await read_form(request)))
+    return Response(status_code=200)
+
+
+async def accept_sms(state: State, message: SmsInbound) -> None:
+    """Turn the number into its digest and ciphertext at the edge, then persist (group commit)."""
     number = normalise_phone(message.sender, state.settings.default_region)
     keyring: Keyring = state.keyring
     row = InboundMessage(
@@ -65,7 +70,6 @@ async def sms_inbound(request: Request) -> Response:
         received_at=utcnow(),
     )
     await state.inbox_writer.persist(row)
-    return Response(status_code=200)
 
 
 @guarded

@@ -1,0 +1,1 @@
+"""Web pages: server-rendered with Jinja2, working without JavaScript."""
