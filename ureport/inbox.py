@@ -83,7 +83,7 @@ class InboxProcessor:
         self,
         handle: Callable[[list[InboundMessage]], Awaitable[None]],
         *,
-        batch: int = 100,
+        batch: int = 500,
         idle_seconds: float = 1.0,
     ) -> None:
         self._handle = handle

@@ -16,6 +16,7 @@ from ureport.channels.africastalking import DeliveryReport, OutStatus, advance
 from ureport.channels.gateway import RecipientOutcome, RecipientResult, SendError, SmsGateway
 from ureport.channels.segments import sms_segments
 from ureport.clock import utcnow
+from ureport.db import update_rows
 from ureport.models import Contact, ContactStatus, DeliveryReportLog, OutboundMessage, OutboxStatus
 from ureport.privacy import Keyring
 
@@ -23,6 +24,18 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)  # a claimed batch not finished by then is claimed again (crashed sender)
 BACKOFF_BASE = timedelta(seconds=15)
+OUTBOX_FIELDS = (
+    "status",
+    "gateway_id",
+    "gateway_status",
+    "failure_reason",
+    "parts",
+    "cost",
+    "attempts",
+    "next_attempt_at",
+    "claimed_until",
+    "sent_at",
+)
 
 
 def new_message(
@@ -110,28 +123,42 @@ class Sender:
         return messages
 
     async def _send_group(self, text: str, group: Sequence[OutboundMessage]) -> None:
+        """One gateway request; its outcomes are written before the next request goes out, so a crash
+        can only ever repeat the request that was in flight."""
+        changed: list[OutboundMessage] = []
+        opted_out: list[object] = []
         by_number: dict[str, OutboundMessage] = {}
         for message in group:
             if message.urn_cipher is None:
-                await self._fail(message, "NoRecipient")
-                continue
-            by_number[self.keyring.decrypt(message.urn_cipher)] = message
-        if not by_number:
-            return
-        try:
-            results = await run_in_threadpool(self.gateway.send, text, list(by_number))
-        except SendError as exc:
-            log.warning("send of %d message(s) failed: %s", len(by_number), exc.reason)
-            for message in by_number.values():
-                await self._after_error(message, exc.retryable, exc.reason)
-            return
-        for result in results:
-            if result.number in by_number:
-                await self._record(by_number.pop(result.number), result)
-        for message in by_number.values():  # the gateway said nothing about these: try again later
-            await self._after_error(message, True, "NoRecipientResult")
+                changed.append(self._fail(message, "NoRecipient"))
+            else:
+                by_number[self.keyring.decrypt(message.urn_cipher)] = message
+        if by_number:
+            try:
+                results = await run_in_threadpool(self.gateway.send, text, list(by_number))
+            except SendError as exc:
+                log.warning("send of %d message(s) failed: %s", len(by_number), exc.reason)
+                results = []
+                changed += [self._after_error(m, exc.retryable, exc.reason) for m in by_number.values()]
+                by_number.clear()
+            for result in results:
+                if result.number in by_number:
+                    message = by_number.pop(result.number)
+                    changed.append(self._record(message, result))
+                    if result.outcome == RecipientOutcome.OPTED_OUT:
+                        opted_out.append(message.contact_id)  # type: ignore[attr-defined]
+            # The gateway said nothing about these: try again later.
+            changed += [self._after_error(m, True, "NoRecipientResult") for m in by_number.values()]
+        await self._save(changed, opted_out)
 
-    async def _record(self, message: OutboundMessage, result: RecipientResult) -> None:
+    async def _save(self, changed: list[OutboundMessage], opted_out: list[object]) -> None:
+        async with in_transaction() as conn:
+            if changed:
+                await update_rows(OutboundMessage, changed, OUTBOX_FIELDS, conn)
+            for contact_id in opted_out:
+                await opt_out(contact_id)
+
+    def _record(self, message: OutboundMessage, result: RecipientResult) -> OutboundMessage:
         message.attempts += 1
         message.claimed_until = None
         message.gateway_status = result.status
@@ -141,32 +168,29 @@ class Sender:
             message.cost = result.cost
             message.parts = result.parts or message.parts
             message.sent_at = utcnow()
-            await message.save()
-        elif result.outcome == RecipientOutcome.RETRY:
-            await self._after_error(message, True, result.status, counted=True)
-        else:
-            await self._fail(message, result.status)
-            if result.outcome == RecipientOutcome.OPTED_OUT:
-                await opt_out(message.contact_id)  # type: ignore[attr-defined]
+            return message
+        if result.outcome == RecipientOutcome.RETRY:
+            return self._after_error(message, True, result.status, counted=True)
+        return self._fail(message, result.status)
 
-    async def _after_error(
+    def _after_error(
         self, message: OutboundMessage, retryable: bool, reason: str, *, counted: bool = False
-    ) -> None:
+    ) -> OutboundMessage:
         if not counted:
             message.attempts += 1
         if not retryable or message.attempts >= self.max_attempts:
-            await self._fail(message, reason)
-            return
+            return self._fail(message, reason)
         message.claimed_until = None
         message.failure_reason = reason
         message.next_attempt_at = utcnow() + backoff(message.attempts)
-        await message.save()
+        return message
 
-    async def _fail(self, message: OutboundMessage, reason: str) -> None:
+    @staticmethod
+    def _fail(message: OutboundMessage, reason: str) -> OutboundMessage:
         message.status = OutboxStatus.FAILED
         message.failure_reason = reason
         message.claimed_until = None
-        await message.save()
+        return message
 
 
 async def opt_out(contact_id: object) -> None:

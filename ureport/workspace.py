@@ -7,13 +7,13 @@ ten, so the conversation logic itself runs in memory (see reference/performance.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.models import Model
 
+from ureport.db import update_rows
 from ureport.models import Answer, Contact, ContactStatus, FlowRun, OutboundMessage, RunStatus
 from ureport.outbox import new_message
 from ureport.privacy import Keyring
@@ -165,29 +165,3 @@ class Workspace:
             )
         if self._outbox:
             await OutboundMessage.bulk_create(self._outbox, using_db=conn)
-
-
-async def update_rows(
-    model: type[Model], objects: Iterable[Model], fields: Sequence[str], conn: BaseDBAsyncClient
-) -> None:
-    """One prepared UPDATE executed for every object (executemany).
-
-    Tortoise's bulk_update renders a CASE expression per field and row through pypika, which costs
-    several times more than the database work itself at a few hundred rows.
-    """
-    meta = model._meta
-    columns = [meta.fields_db_projection[name] for name in fields]
-    if conn.capabilities.dialect == "postgres":
-        marks = [f"${i}" for i in range(1, len(columns) + 2)]
-    else:
-        marks = ["?"] * (len(columns) + 1)
-    assignments = ", ".join(f'"{column}" = {mark}' for column, mark in zip(columns, marks, strict=False))
-    sql = f'UPDATE "{meta.db_table}" SET {assignments} WHERE "{meta.db_pk_column}" = {marks[-1]}'  # noqa: S608
-    converters = [meta.fields_map[name] for name in fields]
-    pk = meta.fields_map[meta.pk_attr]
-    values = [
-        [field.to_db_value(getattr(obj, name), obj) for field, name in zip(converters, fields, strict=True)]
-        + [pk.to_db_value(obj.pk, obj)]
-        for obj in objects
-    ]
-    await conn.execute_many(sql, values)
