@@ -39,10 +39,15 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_polls_load(args: argparse.Namespace, settings: Settings) -> int:
-    from ureport.polls import load_poll_file
+    from ureport.flows.loader import load_flow_file
+    from ureport.flows.render import long_messages
+    from ureport.polls import save_flow
 
-    poll = _run_db(settings, lambda: load_poll_file(args.file, activate=args.activate))
+    flow = load_flow_file(args.file)
+    poll = _run_db(settings, lambda: save_flow(flow, activate=args.activate))
     print(f"loaded {poll.slug} ({poll.kind}, version {poll.version}, {poll.status.value})")
+    for note in long_messages(flow):  # each extra part is another SMS paid for, per person
+        print(f"  note: {note}")
     return 0
 
 

@@ -13,7 +13,6 @@ from ureport.flows.engine import (
     Env,
     FieldChanged,
     MsgOut,
-    Prompt,
     ResultSaved,
     RunEnded,
     RunStatus,
@@ -23,8 +22,8 @@ from ureport.flows.engine import (
     start,
 )
 from ureport.flows.loader import load_flow_file, shipped_flow_path
-from ureport.flows.model import Ask, Flow, FlowKind, SendMsgAction
-from ureport.flows.render import SMS_SINGLE_GSM7, gsm7_length, render_sms
+from ureport.flows.model import Flow, FlowKind, SendMsgAction
+from ureport.flows.render import SMS_SINGLE_GSM7, every_sms, gsm7_length, long_messages
 
 NOW = datetime(2025, 6, 1, 8, 30, tzinfo=UTC)
 NOBODY = ContactView(language=None, fields={})
@@ -133,30 +132,12 @@ def _consent(language: str) -> str:
     return action.text[language]
 
 
-def _rendered(flow: Flow, language: str) -> list[str]:
-    """Every SMS the flow can send in a language: messages, questions, and questions with their hint."""
-    out: list[str] = [flow.text(texts, language) for texts in flow.messages.values()]
-    for node in flow.nodes.values():
-        out += [flow.text(a.text, language) for a in node.actions if isinstance(a, SendMsgAction)]
-        if isinstance(node.router, Ask):
-            q = node.router.question
-            labels = tuple(flow.text(c.label, language) for c in q.categories)
-            for retry in (False, True):
-                hint = flow.text(q.hint, language)
-                text = f"{hint}\n{flow.text(q.text, language)}" if retry else flow.text(q.text, language)
-                prompt = Prompt(
-                    node_id=q.node_id, type=q.type, question="", choices=labels, hint=hint, retry=retry
-                )
-                out.append(render_sms(MsgOut(text=text, prompt=prompt)))
-    return out
-
-
 @pytest.mark.parametrize(
     ("name", "language"), [(n, lang) for n in ("registration", "safe-streets") for lang in ("en", "sw")]
 )
 def test_english_and_swahili_fit_one_gsm7_sms(name: str, language: str) -> None:
     # The language question lists "Français", which is outside GSM-7: it is the one accepted exception.
-    for text in _rendered(shipped(name), language):
+    for text in every_sms(shipped(name), language):
         if "Français" in text:
             assert len(text) <= SMS_SINGLE_GSM7
             continue
@@ -165,5 +146,12 @@ def test_english_and_swahili_fit_one_gsm7_sms(name: str, language: str) -> None:
 
 
 def test_french_fits_160_characters() -> None:
-    for text in _rendered(shipped("registration"), "fr"):
+    for text in every_sms(shipped("registration"), "fr"):
         assert len(text) <= SMS_SINGLE_GSM7, text
+
+
+def test_long_messages_names_what_takes_more_than_one_sms() -> None:
+    notes = long_messages(shipped("registration"))
+    assert notes and all(note.startswith(("en:", "sw:", "fr:")) for note in notes)
+    assert any("Français" in note or "UCS-2" in note for note in notes)
+    assert long_messages(shipped("safe-streets")) == []

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from ureport.flows.engine import MsgOut
+from ureport.channels.segments import sms_segments
+from ureport.flows.model import Ask, Flow, SendMsgAction
+from ureport.flows.session import MsgOut, Prompt
 
-# GSM 03.38 basic character set; the extension set costs two septets (an escape, then the character).
-_GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
 SMS_SINGLE_GSM7 = 160
 
 
@@ -23,12 +19,41 @@ def render_sms(msg: MsgOut) -> str:
 
 def gsm7_length(text: str) -> int | None:
     """Septets the text takes in GSM-7, or None when it needs UCS-2 (70 characters per SMS)."""
-    length = 0
-    for char in text:
-        if char in _GSM7_BASIC:
-            length += 1
-        elif char in _GSM7_EXTENSION:
-            length += 2
-        else:
-            return None
-    return length
+    segments = sms_segments(text)
+    return segments.units if segments.encoding == "GSM-7" else None
+
+
+def every_sms(flow: Flow, language: str) -> list[str]:
+    """Every SMS the flow can send in a language: messages, questions, and questions with their hint."""
+    out: list[str] = [flow.text(texts, language) for texts in flow.messages.values()]
+    for node in flow.nodes.values():
+        out += [flow.text(a.text, language) for a in node.actions if isinstance(a, SendMsgAction)]
+        if isinstance(node.router, Ask):
+            question = node.router.question
+            labels = tuple(flow.text(c.label, language) for c in question.categories)
+            asked = flow.text(question.text, language)
+            hint = flow.text(question.hint, language)
+            for retry in (False, True):
+                prompt = Prompt(
+                    node_id=question.node_id,
+                    type=question.type,
+                    question="",
+                    choices=labels,
+                    hint=hint,
+                    retry=retry,
+                )
+                text = f"{hint}\n{asked}" if retry and hint else asked
+                out.append(render_sms(MsgOut(text=text, prompt=prompt)))
+    return out
+
+
+def long_messages(flow: Flow) -> list[str]:
+    """One line per SMS of the flow that takes more than one part, for poll authors to shorten."""
+    notes = []
+    for language in flow.languages:
+        for text in dict.fromkeys(every_sms(flow, language)):
+            segments = sms_segments(text)
+            if segments.parts > 1:
+                first_line = text.split("\n", 1)[0][:50]
+                notes.append(f"{language}: {segments.parts} SMS parts ({segments.encoding}): {first_line!r}")
+    return notes
