@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
+from ureport.background import Loop, Task
 from ureport.models import InboundMessage, InboxStatus
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ class _Pending:
     done: asyncio.Future[None]
 
 
-class GroupCommitter:
+class GroupCommitter(Task):
     """One writer task commits every row queued meanwhile in one transaction, then answers each caller.
 
     The caller's response waits for its own row's commit, so "accepted means persisted" holds; sharing
@@ -30,23 +31,16 @@ class GroupCommitter:
     Rows repeating a gateway id are ignored by the unique constraint: retries are idempotent.
     """
 
+    name = "inbox-writer"
+
     def __init__(self, on_commit: Callable[[], None] | None = None) -> None:
+        super().__init__()
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
         self._on_commit = on_commit
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="inbox-writer")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
 
     async def persist(self, row: InboundMessage) -> None:
         """Return once `row` (or an earlier row with the same gateway id) is committed."""
-        if self._task is None:
+        if not self.running:
             raise RuntimeError("the inbox writer is not running")
         pending = _Pending(row, asyncio.get_running_loop().create_future())
         await self._queue.put(pending)
@@ -76,33 +70,17 @@ class GroupCommitter:
             self._on_commit()
 
 
-class InboxProcessor:
+class InboxProcessor(Loop):
     """Processes pending inbox rows in arrival order; pending rows left by a crash are picked up on start."""
 
+    name = "inbox-processor"
+
     def __init__(
-        self,
-        handle: Callable[[list[InboundMessage]], Awaitable[None]],
-        *,
-        batch: int = 500,
-        idle_seconds: float = 1.0,
+        self, handle: Callable[[list[InboundMessage]], Awaitable[None]], *, batch: int = 500
     ) -> None:
+        super().__init__()
         self._handle = handle
         self._batch = batch
-        self._idle = idle_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="inbox-processor")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
 
     async def drain(self) -> int:
         """Process until nothing is pending; returns how many rows were handled."""
@@ -112,19 +90,6 @@ class InboxProcessor:
             await self._handle(rows)
             total, after = total + len(rows), rows[-1].id
         return total
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.drain()
-            except Exception:  # keep serving: the rows stay pending and are retried
-                log.exception("inbox processing failed; retrying")
-                await asyncio.sleep(self._idle)
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
-            except TimeoutError:
-                pass
 
 
 async def pending_rows(limit: int, *, after: int = 0) -> list[InboundMessage]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from ureport.background import Loop
 from ureport.channels.africastalking import DeliveryReport, OutStatus, advance
 from ureport.channels.gateway import RecipientOutcome, RecipientResult, SendError, SmsGateway
 from ureport.channels.segments import sms_segments
@@ -62,43 +62,25 @@ def backoff(attempts: int) -> timedelta:
     return min(delay, timedelta(hours=1))
 
 
-class Sender:
+class Sender(Loop):
     """Claims due messages, sends identical texts together, records each recipient's outcome."""
+
+    name = "outbox-sender"
 
     def __init__(
         self, gateway: SmsGateway, keyring: Keyring, *, batch: int = 100, max_attempts: int = 6
     ) -> None:
+        super().__init__()
         self.gateway = gateway
         self.keyring = keyring
         self.batch = batch
         self.max_attempts = max_attempts
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-sender")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                while await self.send_due():
-                    pass
-            except Exception:  # keep the loop alive: claimed rows are retried after their lease
-                log.exception("sending failed")
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-            except TimeoutError:
-                pass
+    async def drain(self) -> int:
+        total = 0
+        while sent := await self.send_due():
+            total += sent
+        return total
 
     async def send_due(self) -> int:
         """Send one claimed batch; returns how many messages it held (0 when nothing is due)."""
