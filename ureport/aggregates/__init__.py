@@ -1,0 +1,1 @@
+"""Anonymous results: dimensions, count tables, small-cell suppression and word counts (pure, no database)."""

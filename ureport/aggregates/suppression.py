@@ -1,0 +1,200 @@
+"""Small-cell suppression: the one function that turns an exact Table into a PublishedTable."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ureport.aggregates.tables import PublishedTable, Table
+
+__all__ = ["suppress"]
+
+# The table is a circulation network. Nodes are the table's lines: hub G (the row totals with the grand
+# total), hub H (the column totals with the grand total), one node per row, one per column. Entries are
+# arcs: G -> row i carries row total i, row i -> column j carries cell (i, j), column j -> H carries
+# column total j, H -> G carries the grand total. Each line's equation is flow conservation at its node.
+#
+# What an attacker knows: every published number, and that every suppressed number is at least 1
+# (zeros are always published, so a hidden number is never 0). A suppressed entry is pinned to a single
+# value exactly when no cycle of the residual network passes through it: a suppressed arc can always
+# grow, and can shrink while above 1; a published arc cannot move. Network matrices are totally
+# unimodular, so this is exact over the integers, not only over the reals.
+_G, _H = 0, 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Arc:
+    tail: int
+    head: int
+    value: int
+    line_total: frozenset[int]  # the nodes for which this arc is the line's total rather than a part
+
+
+def _network(table: Table) -> list[_Arc]:
+    """Arcs in position order (cells row by row, row totals, column totals, grand total): ties go first."""
+    m = len(table.rows)
+    row = [2 + i for i in range(m)]
+    col = [2 + m + j for j in range(len(table.columns))]
+    arcs = [
+        _Arc(row[i], col[j], n, frozenset())
+        for i, counts in enumerate(table.counts)
+        for j, n in enumerate(counts)
+    ]
+    arcs += [_Arc(_G, row[i], n, frozenset({row[i]})) for i, n in enumerate(table.row_totals)]
+    arcs += [_Arc(col[j], _H, n, frozenset({col[j]})) for j, n in enumerate(table.column_totals)]
+    arcs.append(_Arc(_H, _G, table.total, frozenset({_G, _H})))
+    return arcs
+
+
+def _incident(arcs: list[_Arc]) -> dict[int, list[int]]:
+    at: dict[int, list[int]] = {}
+    for index, arc in enumerate(arcs):
+        at.setdefault(arc.tail, []).append(index)
+        at.setdefault(arc.head, []).append(index)
+    return at
+
+
+def _complement(arcs: list[_Arc], node: int, candidates: list[int], lone: set[int]) -> int:
+    """Least information loss: a part before the line's total, an entry that also completes another
+    line with a single hidden entry, then the smallest count, then the first position."""
+
+    def cost(index: int) -> tuple[bool, bool, int, int]:
+        arc = arcs[index]
+        other = arc.head if arc.tail == node else arc.tail
+        return (node in arc.line_total, other not in lone, arc.value, index)
+
+    return min(candidates, key=cost)
+
+
+def _complete_lines(arcs: list[_Arc], at: dict[int, list[int]], hidden: set[int]) -> None:
+    """Until stable: a line with exactly one hidden entry gets a second (its equation would give it away)."""
+    changed = True
+    while changed:
+        changed = False
+        lone = {node for node, entries in at.items() if sum(e in hidden for e in entries) == 1}
+        for node in sorted(lone):
+            entries = at[node]
+            if sum(e in hidden for e in entries) != 1:
+                continue  # an earlier complement in this pass already completed it
+            candidates = [e for e in entries if e not in hidden and arcs[e].value > 0]
+            # Conservation at the node guarantees another non-zero entry exists.
+            hidden.add(_complement(arcs, node, candidates, lone))
+            changed = True
+
+
+def _residual(arcs: list[_Arc], hidden: set[int], skip: int) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for index in hidden:
+        if index == skip:
+            continue
+        arc = arcs[index]
+        out.setdefault(arc.tail, []).append(arc.head)
+        if arc.value > 1:
+            out.setdefault(arc.head, []).append(arc.tail)
+    return out
+
+
+def _reaches(out: dict[int, list[int]], start: int, goal: int) -> bool:
+    seen, stack = {start}, [start]
+    while stack:
+        node = stack.pop()
+        if node == goal:
+            return True
+        for nxt in out.get(node, ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return False
+
+
+def _pinned(arcs: list[_Arc], hidden: set[int]) -> int | None:
+    """The first hidden entry whose value follows from what is published, or None when all are safe."""
+    for index in sorted(hidden):
+        arc = arcs[index]
+        out = _residual(arcs, hidden, skip=index)
+        can_grow = _reaches(out, arc.head, arc.tail)
+        if not can_grow and not (arc.value > 1 and _reaches(out, arc.tail, arc.head)):
+            return index
+    return None
+
+
+def _cheapest_cycle(arcs: list[_Arc], hidden: set[int], through: int) -> set[int]:
+    """Published entries to hide so that a residual cycle passes through `through`, at least total count.
+
+    Hidden arcs cost nothing to use; a published non-zero arc costs its count. The flow itself is a sum
+    of cycles, so a cycle through any non-zero arc exists and the search always succeeds."""
+    steps: dict[int, list[tuple[int, int, int]]] = {}  # node -> (next node, cost, arc)
+    for index, arc in enumerate(arcs):
+        if index == through or arc.value == 0:
+            continue
+        cost = 0 if index in hidden else arc.value
+        steps.setdefault(arc.tail, []).append((arc.head, cost, index))
+        if arc.value > 1:
+            steps.setdefault(arc.head, []).append((arc.tail, cost, index))
+    target = arcs[through]
+    best: tuple[int, set[int]] | None = None
+    starts = [(target.head, target.tail)] + ([(target.tail, target.head)] if target.value > 1 else [])
+    for start, goal in starts:
+        found = _dijkstra(steps, start, goal)
+        if found is not None and (best is None or found[0] < best[0]):
+            best = found
+    added = set() if best is None else best[1] - hidden
+    if not added:  # would mean the flow is not a circulation, or `through` was not pinned: a bug here
+        raise RuntimeError(f"no way to protect entry {through} of the table")
+    return added
+
+
+def _dijkstra(
+    steps: dict[int, list[tuple[int, int, int]]], start: int, goal: int
+) -> tuple[int, set[int]] | None:
+    dist = {start: 0}
+    via: dict[int, tuple[int, int]] = {}  # node -> (previous node, arc)
+    queue = [(0, start)]
+    while queue:
+        cost, node = heapq.heappop(queue)
+        if node == goal:
+            path: set[int] = set()
+            while node != start:
+                node, arc = via[node]
+                path.add(arc)
+            return cost, path
+        if cost > dist[node]:
+            continue
+        for nxt, step, arc in steps.get(node, ()):
+            if cost + step < dist.get(nxt, cost + step + 1):
+                dist[nxt] = cost + step
+                via[nxt] = (node, arc)
+                heapq.heappush(queue, (cost + step, nxt))
+    return None
+
+
+def _published(values: Iterable[tuple[int, _Arc]], hidden: set[int]) -> tuple[int | None, ...]:
+    return tuple(None if index in hidden else arc.value for index, arc in values)
+
+
+def suppress(table: Table, k: int) -> PublishedTable:
+    """Hide every count (cell or total) with 0 < n < k, then just enough others that none of the hidden
+    ones can be worked out from what is published. Pure and deterministic."""
+    if type(k) is not int or k < 1:
+        raise ValueError(f"the minimum cell size k must be a positive integer, not {k!r}")
+    arcs = _network(table)
+    at = _incident(arcs)
+    hidden = {index for index, arc in enumerate(arcs) if 0 < arc.value < k}
+    while True:
+        _complete_lines(arcs, at, hidden)
+        pinned = _pinned(arcs, hidden)
+        if pinned is None:
+            break
+        hidden |= _cheapest_cycle(arcs, hidden, pinned)
+    m, n = len(table.rows), len(table.columns)
+    numbered = list(enumerate(arcs))
+    return PublishedTable(
+        rows=table.rows,
+        columns=table.columns,
+        cells=tuple(_published(numbered[i * n : (i + 1) * n], hidden) for i in range(m)),
+        row_totals=_published(numbered[m * n : m * n + m], hidden),
+        column_totals=_published(numbered[m * n + m : m * n + m + n], hidden),
+        total=_published(numbered[-1:], hidden)[0],
+        min_cell=k,
+    )
