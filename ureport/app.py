@@ -15,6 +15,8 @@ from tortoise.contrib.starlette import RegisterTortoise
 from ureport.channels import callbacks
 from ureport.channels.fake_gateway import FakeGateway
 from ureport.channels.gateway import SmsGateway
+from ureport.channels.ussd import routes as ussd
+from ureport.channels.ussd.sessions import UssdService
 from ureport.db import tortoise_config
 from ureport.privacy import Keyring, install_log_masking
 from ureport.settings import Settings
@@ -48,6 +50,7 @@ def create_app(
             app.state.machinery = machinery
             app.state.catalog, app.state.processor = machinery.catalog, machinery.processor
             app.state.sender, app.state.inbox_writer = machinery.sender, machinery.writer
+            app.state.ussd = UssdService(machinery.catalog, keyring, settings)
             machinery.writer.start()  # accepting callbacks needs the writer, whatever else runs here
             if background and settings.process_inbox:
                 machinery.start()
@@ -56,7 +59,7 @@ def create_app(
             finally:
                 await machinery.stop()
 
-    routes = [Route("/healthz", healthz), *callbacks.routes]
+    routes = [Route("/healthz", healthz), *callbacks.routes, *ussd.routes]
     if demo_gateway is not None:
         routes += simulator.routes
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -87,6 +87,53 @@ class Conversation:
             return self._start(work, contact, active, channel, language=contact.language)
         return self._courtesy(work, contact, "nothing_open", contact.language)
 
+    def join(self, work: Workspace, contact: Contact, language: str, channel: str) -> list[engine.MsgOut]:
+        """What the JOIN keyword in `language` does, for a channel that offers it as a menu (USSD)."""
+        contact.last_seen_at = work.now
+        work.touch(contact)
+        return self._join(work, contact, language, channel)
+
+    def stop(self, work: Workspace, contact: Contact) -> list[engine.MsgOut]:
+        """What the STOP keyword does, for a channel that offers it as a menu (USSD)."""
+        work.touch(contact)
+        return self._stop(work, contact, contact.language or self.catalog.registration.default_language)
+
+    def waiting(self, work: Workspace, contact: Contact) -> list[engine.MsgOut]:
+        """The open run's waiting question again; nothing when no live run waits."""
+        run = work.open_run(contact)
+        flow = self.catalog.flows.get(str(run.state.get("flow_slug", ""))) if run else None
+        if run is None or flow is None or run.expires_at <= work.now:
+            return []
+        try:
+            return [engine.ask_again(flow, engine.Session.from_json(run.state))]
+        except engine.EngineError:  # a flow edited under the run: the next text restarts it as over SMS
+            return []
+
+    def open_poll(self, work: Workspace, contact: Contact, slug: str, channel: str) -> list[engine.MsgOut]:
+        """The poll's waiting question when a run of it is open, else a new run of it."""
+        run = work.open_run(contact)
+        if run is not None and run.state.get("flow_slug") == slug:
+            replies = self.waiting(work, contact)
+            if replies:
+                return replies
+        work.close_open_run(contact, RunStatus.INTERRUPTED)
+        return self._start(work, contact, slug, channel, language=contact.language)
+
+    def restart(self, work: Workspace, contact: Contact, channel: str) -> list[engine.MsgOut]:
+        """The open run from its start, in the same run: answers given again replace the earlier ones."""
+        run = work.open_run(contact)
+        flow = self.catalog.flows.get(str(run.state.get("flow_slug", ""))) if run else None
+        if run is None or flow is None:
+            return []
+        language = contact.language or str(run.state.get("language") or "") or None
+        sprint = engine.start(flow, self._view(contact), env=self._env(work.now), language=language)
+        return self._apply(work, contact, run, flow, sprint, channel)
+
+    def set_detail(self, work: Workspace, contact: Contact, name: str, value: str) -> None:
+        """Change one contact field from a menu (language, district), as a flow's answer would."""
+        self._set_field(contact, name, value)
+        work.touch(contact)
+
     def message(self, key: str, language: str | None) -> engine.MsgOut:
         """A system message from the registration flow, in the person's language when it has one."""
         flow = self.catalog.registration

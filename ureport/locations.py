@@ -261,6 +261,10 @@ class LocationIndex:
     def __len__(self) -> int:
         return len(self._places)
 
+    def leaves(self) -> list[Place]:
+        """Every place people answer with, by number (the order people know), then by name."""
+        return sorted(self._places.values(), key=lambda p: (p.number is None, p.number or 0, fold(p.name)))
+
     def by_code(self, code: str) -> Place | None:
         return self._places.get(code)
 

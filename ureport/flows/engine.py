@@ -59,6 +59,7 @@ __all__ = [
     "Session",
     "Sprint",
     "StartPoll",
+    "ask_again",
     "expire",
     "interrupt",
     "resume",
@@ -186,6 +187,13 @@ def resume(flow: Flow, session: Session, contact: ContactView, text: str, *, env
         run.set_field(question.field, answer.field_value)
     run.retries_used = 0
     return _walk(run, flow.nodes[question.node_id].exits[answer.exit])
+
+
+def ask_again(flow: Flow, session: Session) -> MsgOut:
+    """The waiting question as first asked, for a channel that must show it again (a new USSD session)."""
+    question = _waiting(flow, session)
+    run = _Run(flow, session, ContactView(language=None, fields={}), Env(now=session.started_at))
+    return _ask(run, question, retry=False)
 
 
 def expire(flow: Flow, session: Session, *, env: Env) -> Sprint:

@@ -1,0 +1,72 @@
+"""The USSD callbacks: a hop answered with a CON/END screen, and the end-of-session notification."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from ureport.channels.callbacks import guarded
+from ureport.channels.forms import read_form
+from ureport.channels.ussd.payloads import UssdNotification, UssdRequest
+from ureport.channels.ussd.sessions import UssdService
+from ureport.channels.ussd.texts import text
+from ureport.clock import utcnow
+from ureport.models import UssdSession, UssdSessionEvent
+from ureport.privacy import PhoneError, normalise_phone
+
+log = logging.getLogger(__name__)
+
+HOP_HEADER = "at-ussd-hop-metadata"  # echoed by AT into the notification's hopsMetadata
+
+
+@guarded
+async def ussd_hop(request: Request) -> Response:
+    """Always a 200 screen for a well-formed callback: a failure shows an error line, never an END."""
+    state = request.app.state
+    payload = UssdRequest.from_form(await read_form(request))
+    number = normalise_phone(payload.phone, state.settings.default_region)
+    service: UssdService = state.ussd
+    try:
+        reply = await service.hop(payload, number)
+    except Exception:
+        log.exception("USSD hop failed in session %s", payload.session_id)
+        return PlainTextResponse("CON " + text("session_error", None))
+    return PlainTextResponse(reply.body, headers={HOP_HEADER: reply.screen_id})
+
+
+@guarded
+async def ussd_event(request: Request) -> Response:
+    """Record the notification once per session (it may come twice); a success closes the session."""
+    state = request.app.state
+    note = UssdNotification.from_form(await read_form(request))
+    digest = None
+    if note.phone:
+        try:
+            digest = state.keyring.digest(normalise_phone(note.phone, state.settings.default_region))
+        except PhoneError:
+            digest = None
+    event = UssdSessionEvent(
+        session_id=note.session_id,
+        status=note.status,
+        duration_ms=note.duration_ms,
+        hops=note.hops,
+        error=note.error,
+        last_screen_id=note.last_screen_id,
+        network_code=note.network_code,
+        cost=note.cost,
+        urn_digest=digest,
+        received_at=utcnow(),
+    )
+    await UssdSessionEvent.bulk_create([event], ignore_conflicts=True)
+    if note.status == "success":  # reached its end: nothing to continue on the next dial
+        await UssdSession.filter(id=note.session_id).update(ended=True)
+    return Response(status_code=200)
+
+
+routes = [
+    Route("/channels/africastalking/ussd", ussd_hop, methods=["POST"]),
+    Route("/channels/africastalking/ussd/events", ussd_event, methods=["POST"]),
+]

@@ -1,0 +1,167 @@
+"""USSD screens: a deck (texts, a question, numbered options) laid out in pages within the screen budget."""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ureport.channels.segments import is_gsm7, sms_segments
+from ureport.channels.ussd.texts import TEXTS, text
+
+MORE, BACK = "98", "0"
+PREFIX = 4  # "CON " or "END "
+# Telcos cannot be relied on to render anything but GSM-7 ("no special characters", AT's docs), so
+# letters with accents lose them when that makes them GSM-7; what remains (Arabic script) stays and is
+# counted as UCS-2.
+_TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "..."})
+_ERROR_ROOM = max(len(v) for key in ("invalid", "empty") for v in TEXTS[key].values()) + 1
+_NAV_ROOM = max(len(f"{MORE}. {v}") for v in TEXTS["more"].values()) + 1
+
+
+@dataclass(frozen=True)
+class Option:
+    number: int
+    label: str
+    value: str  # what choosing it means to the menu that offered it
+
+
+@dataclass(frozen=True)
+class Deck:
+    """What one screen (or its pages) shows, and what an answer to it means (`mode`)."""
+
+    mode: str
+    screen_id: str  # for drop-off monitoring: the question's node id or the menu's name; never PII
+    texts: tuple[str, ...] = ()
+    question: str | None = None
+    options: tuple[Option, ...] = ()
+    free: bool = False  # typed input is accepted (a number, free text, or letters of a district)
+    end: bool = False
+    language: str | None = None
+    extra: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Deck:
+        options = tuple(
+            Option(int(n), str(label), str(value)) for n, label, value in _triples(data["options"])
+        )
+        return cls(
+            mode=str(data["mode"]),
+            screen_id=str(data["screen_id"]),
+            texts=tuple(str(t) for t in data["texts"]),
+            question=data.get("question"),
+            options=options,
+            free=bool(data["free"]),
+            end=bool(data["end"]),
+            language=data.get("language"),
+            extra={str(k): str(v) for k, v in (data.get("extra") or {}).items()},
+        )
+
+    def option(self, number: int) -> Option | None:
+        return next((o for o in self.options if o.number == number), None)
+
+
+def _triples(items: list[Any]) -> list[tuple[Any, Any, Any]]:
+    return [(i["number"], i["label"], i["value"]) if isinstance(i, dict) else tuple(i) for i in items]
+
+
+def for_screen(value: str) -> str:
+    """The text as telcos can show it: typographic quotes made plain, accents dropped where that helps."""
+    value = value.translate(_TYPOGRAPHY)
+    if all(is_gsm7(c) for c in value):
+        return value
+    out = []
+    for char in value:
+        if not is_gsm7(char):
+            bare = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+            char = bare if bare and all(is_gsm7(c) for c in bare) else char
+        out.append(char)
+    return "".join(out)
+
+
+def cost(value: str) -> float:
+    """Screen characters `value` takes: GSM-7 septets, or UCS-2 units scaled (70 fit where 160 would)."""
+    segments = sms_segments(value)
+    return segments.units if segments.encoding == "GSM-7" else segments.units * 16 / 7
+
+
+def _chunks(paragraph: str, room: int) -> list[str]:
+    """A paragraph cut at word boundaries into pieces of at most `room` screen characters."""
+    pieces: list[str] = []
+    current = ""
+    for word in paragraph.split():
+        candidate = f"{current} {word}" if current else word
+        if cost(candidate) <= room:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        while cost(word) > room:  # one word longer than a screen: cut it
+            cut = max(1, int(room * len(word) / cost(word)))
+            pieces.append(word[:cut])
+            word = word[cut:]
+        current = word
+    return [*pieces, current] if current else pieces
+
+
+def layout(deck: Deck, budget: int) -> tuple[str, ...]:
+    """The deck's pages (bodies without prefix or navigation), each fitting with its navigation lines."""
+    return _layout(deck, budget)[0]
+
+
+def prompt_page(deck: Deck, budget: int) -> int:
+    """The page where the question (or the first option) shows: answers count from there on."""
+    return _layout(deck, budget)[1]
+
+
+@functools.lru_cache(maxsize=2048)  # every respondent sees the same questions
+def _layout(deck: Deck, budget: int) -> tuple[tuple[str, ...], int]:
+    room = budget - PREFIX - _ERROR_ROOM
+    texts = [for_screen(t) for t in deck.texts]
+    question = for_screen(deck.question) if deck.question else None
+    lines = [f"{o.number}. {for_screen(o.label)}" for o in deck.options]
+    whole = "\n".join([*texts, *([question] if question else []), *lines])
+    if cost(whole) <= room:
+        return (whole,), 0
+    room -= 2 * _NAV_ROOM  # every further page may carry "98. More" and "0. Back"
+    pages: list[list[str]] = [[]]
+
+    def place(line: str, *, fresh: bool = False) -> None:
+        if pages[-1] and (fresh or cost("\n".join([*pages[-1], line])) > room):
+            pages.append([])
+        pages[-1].append(line)
+
+    for paragraph in texts:
+        for piece in _chunks(paragraph, room):
+            place(piece)
+    block = [*(_chunks(question, room) if question else []), *lines]
+    fresh = bool(pages[-1]) and cost("\n".join([*pages[-1], *block])) > room
+    first = len(pages) - 1
+    for index, line in enumerate(block):
+        place(line, fresh=fresh and index == 0)
+        first = len(pages) - 1 if index == 0 else first
+    return tuple("\n".join(page) for page in pages), first
+
+
+def has_back(deck: Deck, page: int, last: int) -> bool:
+    """'0. Back' is offered except on the last page of a question that takes typed input (0 is an answer)."""
+    return page > 0 and (page < last or (bool(deck.options) and not deck.free))
+
+
+def render(deck: Deck, page: int, budget: int, *, error: str | None = None) -> str:
+    """The response body for one page: CON or END, an optional error line, the page, its navigation."""
+    pages = layout(deck, budget)
+    page = min(max(page, 0), len(pages) - 1)
+    last = len(pages) - 1
+    lines = [text(error, deck.language)] if error else []
+    lines.append(pages[page])
+    if page < last:
+        lines.append(f"{MORE}. {for_screen(text('more', deck.language))}")
+    if has_back(deck, page, last):
+        lines.append(f"{BACK}. {for_screen(text('back', deck.language))}")
+    prefix = "END" if deck.end and page == last else "CON"
+    return f"{prefix} " + "\n".join(line for line in lines if line)

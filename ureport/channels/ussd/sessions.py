@@ -1,0 +1,145 @@
+"""One USSD hop in one transaction: the session row by key, the new input, the menus in memory, the writes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from ureport.channels.ussd.menus import Hop, Menus, Step
+from ureport.channels.ussd.payloads import UssdRequest
+from ureport.channels.ussd.screens import Deck, render
+from ureport.channels.ussd.texts import text
+from ureport.clock import utcnow
+from ureport.conversation import Conversation
+from ureport.models import UssdSession
+from ureport.polls import Catalog
+from ureport.privacy import Keyring
+from ureport.settings import Settings
+from ureport.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+CATALOG_TTL = 1.0  # seconds a hop trusts the in-memory flows before checking the database for changes
+SESSION_MINUTES = 3  # AT ends a session after 180 s at most; past that the row only serves "continue"
+
+
+@dataclass(frozen=True)
+class Reply:
+    body: str
+    screen_id: str
+
+
+def new_input(consumed: str, text_: str) -> str | None:
+    """The input this hop adds to the path already consumed, or None when `text_` does not extend it.
+
+    The gateway joins inputs with `*`, and a free-text answer may hold a `*` itself, so the path is
+    compared as a prefix rather than split.
+    """
+    if consumed == "":
+        return text_
+    if text_.startswith(consumed + "*"):
+        return text_[len(consumed) + 1 :]
+    return None
+
+
+class UssdService:
+    """Answers hops: any worker can take the next one, because all state is in the session row."""
+
+    def __init__(self, catalog: Catalog, keyring: Keyring, settings: Settings) -> None:
+        self.catalog = catalog
+        self.keyring = keyring
+        self.budget = settings.ussd_screen
+        self.resume_window = timedelta(minutes=settings.ussd_resume_minutes)
+        self.region = settings.default_region
+        self.menus = Menus(Conversation(catalog, region=self.region), catalog, budget=self.budget)
+        self._checked = 0.0
+
+    async def hop(self, request: UssdRequest, number: str) -> Reply:
+        await self._refresh()
+        try:
+            return await self._hop(request, number)
+        except IntegrityError:  # a retried first hop raced its original: the row now exists
+            return await self._hop(request, number)
+
+    async def _refresh(self) -> None:
+        if time.monotonic() - self._checked > CATALOG_TTL:
+            await self.catalog.refresh()
+            self._checked = time.monotonic()
+
+    async def _hop(self, request: UssdRequest, number: str) -> Reply:
+        now = utcnow()
+        async with in_transaction() as conn:
+            query = UssdSession.filter(id=request.session_id).using_db(conn)
+            if conn.capabilities.dialect == "postgres":  # two workers, one session: one hop at a time
+                query = query.select_for_update()
+            row = await query.first()
+            if row is not None and row.urn_digest not in self.keyring.digests(number):
+                log.warning("USSD session %s reused by another phone: refused", request.session_id)
+                return Reply("END " + text("session_error", None), "error")
+            if row is not None and (row.ended or request.text == self.keyring.decrypt_text(row.path_cipher)):
+                return Reply(row.screen, row.screen_id)  # a retry: same screen, nothing recorded twice
+            work = await Workspace.load([number], self.keyring, now, conn)
+            hop = Hop(work, work.contact(number), None)
+            created = row is None
+            if row is None:
+                row, step = await self._open(request, hop, now, conn)
+            else:
+                step = self._next(row, hop, request.text)
+            reply = self._save(row, hop, step, request.text, now)
+            await work.flush(conn)
+            await row.save(using_db=conn, force_create=created)
+        return reply
+
+    async def _open(
+        self, request: UssdRequest, hop: Hop, now: datetime, conn: BaseDBAsyncClient
+    ) -> tuple[UssdSession, Step]:
+        """A new session: offer to continue a dropped one, else the first screen."""
+        contact = hop.contact
+        hop.language = contact.language
+        row = UssdSession(
+            id=request.session_id,
+            contact_id=contact.id,
+            urn_digest=contact.urn_digest,
+            service_code=request.service_code,
+            hops=0,
+            created_at=now,
+        )
+        run = hop.work.open_run(contact)
+        if run is not None:
+            dropped = (
+                await UssdSession.filter(contact_id=contact.id, run_id=run.id, ended=False)
+                .filter(updated_at__gte=now - self.resume_window)
+                .using_db(conn)
+                .exists()
+            )
+            if dropped:
+                return row, Step(self.menus.resume_offer(hop))
+        return row, Step(self.menus.first(hop))
+
+    def _next(self, row: UssdSession, hop: Hop, text_: str) -> Step:
+        deck = Deck.from_json(row.state["deck"])
+        page = int(row.state.get("page", 0))
+        hop.language = hop.contact.language or deck.language
+        given = new_input(self.keyring.decrypt_text(row.path_cipher), text_)
+        if given is None:  # the path does not extend ours: resynchronise, act on nothing
+            return Step(deck, page, "invalid")
+        row.hops += 1
+        return self.menus.answer(hop, deck, page, given)
+
+    def _save(self, row: UssdSession, hop: Hop, step: Step, text_: str, now: datetime) -> Reply:
+        body = render(step.deck, step.page, self.budget, error=step.error)
+        run = hop.work.open_run(hop.contact)
+        row.path_cipher = self.keyring.encrypt_text(text_)
+        row.state = {"deck": step.deck.to_json(), "page": step.page}
+        row.screen, row.screen_id = body, step.deck.screen_id
+        row.run_id = run.id if run is not None else None
+        row.ended = body.startswith("END")
+        row.updated_at = now
+        row.expires_at = now + max(self.resume_window, timedelta(minutes=SESSION_MINUTES))
+        return Reply(body, step.deck.screen_id)
