@@ -64,9 +64,8 @@ class InboundHandler:
         ]
         async with in_transaction() as conn:
             pending = await _claim([row.id for row in rows], conn)
-            work = await Workspace.load(
-                [number for row, number, _ in decoded if row.id in pending], self.keyring, now, conn
-            )
+            numbers = [number for row, number, _ in decoded if row.id in pending]
+            work = await Workspace.load(numbers, self.keyring, now, conn, regions=self.catalog.regions)
             queued = 0
             for row, number, text in decoded:
                 if row.id in pending:  # another worker may have processed it meanwhile

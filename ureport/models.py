@@ -163,6 +163,7 @@ class Answer(Model):
     age = fields.SmallIntField(null=True)
     sex = fields.CharField(max_length=16, null=True)
     district_id = fields.IntField(null=True)
+    region_id = fields.IntField(null=True)
     language = fields.CharField(max_length=8, null=True)
     created_at = fields.DatetimeField()
 
@@ -288,3 +289,21 @@ class UssdSessionEvent(Model):
     class Meta:
         table = "ussd_session_event"
         indexes = (("last_screen_id", "status"),)
+
+
+class AggregateCounter(Model):
+    """A precomputed count of answers per poll question, category and scope (e.g. district=12|sex=female).
+
+    Kept up to date in the same transaction as the answers, so published results never scan answers.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    poll_id = fields.IntField()
+    question_key = fields.CharField(max_length=64)
+    scope = fields.CharField(max_length=191)
+    category = fields.CharField(max_length=64)
+    count = fields.IntField(default=0)
+
+    class Meta:
+        table = "aggregate_counter"
+        unique_together = (("poll_id", "question_key", "scope", "category"),)

@@ -94,6 +94,7 @@ class Catalog:
     locations: LocationIndex = field(default_factory=lambda: LocationIndex([]))
     location_ids: dict[str, int] = field(default_factory=dict)
     location_codes: dict[int, str] = field(default_factory=dict)
+    regions: dict[int, int] = field(default_factory=dict)  # district id -> its region's id
     stamp: tuple[object, ...] = ()
 
     @property
@@ -126,6 +127,7 @@ class Catalog:
         parents = {row.id: row.code for row in rows}
         self.location_ids = {row.code: row.id for row in rows}
         self.location_codes = parents
+        self.regions = {row.id: row.parent_id for row in rows if row.parent_id}  # type: ignore[attr-defined]
         self.locations = LocationIndex(
             Place(
                 code=row.code,

@@ -7,12 +7,14 @@ ten, so the conversation logic itself runs in memory (see reference/performance.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from ureport.aggregates import counters
 from ureport.db import update_rows
 from ureport.models import Answer, Contact, ContactStatus, FlowRun, OutboundMessage, RunStatus
 from ureport.outbox import new_message
@@ -41,9 +43,24 @@ ANSWER_FIELDS = (
     "age",
     "sex",
     "district_id",
+    "region_id",
     "language",
     "created_at",
 )
+
+
+def counted(answer: Answer) -> counters.Counted:
+    """An answer as the counters see it: its category and the demographics it was given with."""
+    snapshot = {
+        "age": answer.age,
+        "sex": answer.sex,
+        "district_id": answer.district_id,
+        "region_id": answer.region_id,
+        "channel": answer.channel,
+        "language": answer.language,
+    }
+    poll_id: int = answer.poll_id  # type: ignore[attr-defined]
+    return counters.Counted(poll_id, answer.question_key, answer.category, snapshot)
 
 
 @dataclass
@@ -55,6 +72,9 @@ class Workspace:
     contacts: dict[str, Contact] = field(default_factory=dict)  # by current digest
     open_runs: dict[uuid.UUID, FlowRun] = field(default_factory=dict)  # by contact id
     taken: set[tuple[uuid.UUID, int]] = field(default_factory=set)  # (contact id, poll id)
+    regions: Mapping[int, int] = field(default_factory=dict)  # district id -> region id
+    _earlier: dict[tuple[uuid.UUID, str], Answer] = field(default_factory=dict)  # answers of open runs
+    _counts: Counter[counters.Key] = field(default_factory=Counter)
     _new_contacts: dict[uuid.UUID, Contact] = field(default_factory=dict)
     _dirty_contacts: dict[uuid.UUID, Contact] = field(default_factory=dict)
     _new_runs: dict[uuid.UUID, FlowRun] = field(default_factory=dict)
@@ -64,10 +84,16 @@ class Workspace:
 
     @classmethod
     async def load(
-        cls, numbers: Iterable[str], keyring: Keyring, now: datetime, conn: BaseDBAsyncClient
+        cls,
+        numbers: Iterable[str],
+        keyring: Keyring,
+        now: datetime,
+        conn: BaseDBAsyncClient,
+        *,
+        regions: Mapping[int, int] | None = None,
     ) -> Workspace:
         """Read every contact of these numbers (under any key version), their open runs and past polls."""
-        work = cls(keyring, now)
+        work = cls(keyring, now, regions=regions or {})
         digests = {d: n for n in set(numbers) for d in keyring.digests(n)}
         query = Contact.filter(urn_digest__in=list(digests)).using_db(conn)
         if conn.capabilities.dialect == "postgres":  # several workers: one batch per contact at a time
@@ -81,7 +107,15 @@ class Workspace:
                 work.open_runs[run.contact_id] = run  # type: ignore[attr-defined]
             taken = FlowRun.filter(contact_id__in=ids).using_db(conn).values_list("contact_id", "poll_id")
             work.taken = {(c, p) for c, p in await taken}
+            await work._load_earlier_answers(conn)
         return work
+
+    async def _load_earlier_answers(self, conn: BaseDBAsyncClient) -> None:
+        """Answers already given in the open runs: if one is answered again, its counts move."""
+        run_ids = [run.id for run in self.open_runs.values()]
+        if run_ids:
+            for answer in await Answer.filter(run_id__in=run_ids).using_db(conn):
+                self._earlier[(answer.run_id, answer.question_key)] = answer  # type: ignore[attr-defined]
 
     def _adopt(self, contact: Contact, number: str) -> None:
         digest = self.keyring.digest(number)
@@ -138,8 +172,14 @@ class Workspace:
             self.update_run(run)
 
     def save_answer(self, answer: Answer) -> None:
-        """The latest answer to a question in a run wins (a question may be asked again on a loop)."""
-        self._answers[(answer.run_id, answer.question_key)] = answer  # type: ignore[attr-defined]
+        """The latest answer to a question in a run wins (a question may be asked again on a loop);
+        the counters move with it, in the same transaction."""
+        if answer.region_id is None and answer.district_id:
+            answer.region_id = self.regions.get(answer.district_id)
+        key = (answer.run_id, answer.question_key)  # type: ignore[attr-defined]
+        replaced = self._answers.get(key) or self._earlier.get(key)
+        self._counts += counters.deltas([counted(answer)], [counted(replaced)] if replaced else [])
+        self._answers[key] = answer
 
     def queue(self, contact: Contact, texts: Iterable[str], *, in_reply_to: int | None) -> int:
         messages = [new_message(contact, text, now=self.now, in_reply_to=in_reply_to) for text in texts]
@@ -163,5 +203,6 @@ class Workspace:
                 update_fields=ANSWER_FIELDS,
                 using_db=conn,
             )
+        await counters.apply(self._counts, conn)
         if self._outbox:
             await OutboundMessage.bulk_create(self._outbox, using_db=conn)

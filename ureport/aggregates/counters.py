@@ -1,0 +1,79 @@
+"""Scoped answer counters: which scopes an answer counts in, deltas for new and changed answers, upserts.
+
+A scope is a set of dimension categories, written `district=12|sex=female` (`all` for none). Each answer
+counts once in every counted combination of dimensions for which its snapshot has a category, so any
+published table is a handful of counter rows, whatever the number of answers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from ureport.aggregates.dimensions import Snapshot, registry
+
+ALL = "all"
+# Two-way tables worth keeping ready: results by district and sex, by age and sex, and a district's
+# results by age (the ambassador's brief). Every one-way table is kept for every registered dimension.
+PAIRS: tuple[tuple[str, ...], ...] = (("district", "sex"), ("age_band", "sex"), ("age_band", "district"))
+TABLE = "aggregate_counter"
+
+
+def combinations() -> tuple[tuple[str, ...], ...]:
+    """The dimension combinations counted: none, each dimension, and the pairs above (keys sorted)."""
+    singles = tuple((d.key,) for d in registry)
+    return ((), *singles, *(tuple(sorted(pair)) for pair in PAIRS))
+
+
+def scope_key(categories: Mapping[str, str]) -> str:
+    return "|".join(f"{key}={categories[key]}" for key in sorted(categories)) or ALL
+
+
+def scopes(snapshot: Snapshot) -> list[str]:
+    """Every scope an answer with this snapshot counts in (unknown categories count only in `all`)."""
+    known = {d.key: cat for d in registry if (cat := d.category_of(snapshot)) is not None}
+    out = []
+    for combo in combinations():
+        if all(key in known for key in combo):
+            out.append(scope_key({key: known[key] for key in combo}))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """One answer as the counters see it."""
+
+    poll_id: int
+    question_key: str
+    category: str
+    snapshot: Snapshot
+
+
+Key = tuple[int, str, str, str]  # poll id, question key, scope, category
+
+
+def deltas(added: Iterable[Counted], removed: Iterable[Counted] = ()) -> Counter[Key]:
+    """Counter changes for answers added and answers replaced (a question asked again in a loop)."""
+    change: Counter[Key] = Counter()
+    for sign, answers in ((1, added), (-1, removed)):
+        for answer in answers:
+            for scope in scopes(answer.snapshot):
+                change[(answer.poll_id, answer.question_key, scope, answer.category)] += sign
+    return Counter({key: n for key, n in change.items() if n})
+
+
+async def apply(change: Counter[Key], conn: BaseDBAsyncClient) -> None:
+    """Add the deltas in one prepared upsert (SQLite and PostgreSQL both speak ON CONFLICT)."""
+    if not change:
+        return
+    postgres = conn.capabilities.dialect == "postgres"
+    marks = ", ".join(f"${i}" if postgres else "?" for i in range(1, 6))
+    sql = (
+        f'INSERT INTO "{TABLE}" ("poll_id", "question_key", "scope", "category", "count") VALUES ({marks}) '  # noqa: S608
+        'ON CONFLICT ("poll_id", "question_key", "scope", "category") '
+        f'DO UPDATE SET "count" = "{TABLE}"."count" + excluded."count"'
+    )
+    await conn.execute_many(sql, [[*key, n] for key, n in sorted(change.items())])
