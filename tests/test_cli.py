@@ -23,7 +23,7 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    for command in ("serve", "migrate", "polls", "locations", "worker", "fake-gateway"):
+    for command in ("serve", "migrate", "polls", "aggregates", "locations", "worker", "fake-gateway"):
         assert command in out
 
 
@@ -83,3 +83,8 @@ def test_malformed_setting_is_named(
     monkeypatch.setenv("UREPORT_MIN_CELL", "zero")
     assert main(["polls", "list"]) == 2
     assert "UREPORT_MIN_CELL" in capsys.readouterr().err
+
+
+def test_aggregates_rebuild_reports_no_drift_on_a_fresh_database(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["aggregates", "rebuild"]) == 0
+    assert "no drift" in capsys.readouterr().out

@@ -63,6 +63,17 @@ def cmd_polls_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_aggregates_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from ureport.aggregates.results import rebuild
+
+    drift = _run_db(settings, rebuild)
+    if drift.keys:
+        print(f"rebuilt counters: {drift.keys} had drifted, by {drift.answers} answers in all")
+    else:
+        print("rebuilt counters: no drift")
+    return 0
+
+
 def cmd_locations_load(args: argparse.Namespace, settings: Settings) -> int:
     from ureport.locations import country_districts, read_locations_file
     from ureport.polls import save_places
@@ -145,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--activate", action="store_true", help="make it the active poll")
     load.set_defaults(func=cmd_polls_load)
     polls.add_parser("list", help="list polls").set_defaults(func=cmd_polls_list)
+
+    aggregates = sub.add_parser("aggregates", help="published counts").add_subparsers(
+        dest="aggregates", required=True
+    )
+    rebuild = aggregates.add_parser("rebuild", help="recount every counter from the answers; report drift")
+    rebuild.set_defaults(func=cmd_aggregates_rebuild)
 
     locations = sub.add_parser("locations", help="districts").add_subparsers(dest="locations", required=True)
     loc = locations.add_parser(
