@@ -89,3 +89,21 @@ async def test_poll_results_are_suppressed(settings: Settings, fake_gateway: Fak
         overall = after_dark["tables"]["all"]
         assert 3 not in [cell for row in overall["cells"] for cell in row]  # 3 < k: never shown
         assert overall["total"] is None
+
+
+@pytest.mark.anyio
+async def test_results_json_is_public_and_suppressed(settings: Settings, fake_gateway: FakeGateway) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        for i in range(6):
+            for text in ["JOIN", "2005", "1", "Nairobi", "1", "1"]:
+                await app.send(f"+25471100097{i}", text)
+        response = await app.client.get("/polls/safe-streets/results.json")
+        assert response.status_code == 200
+        data = response.json()
+        after_dark = next(q for q in data["questions"] if q["key"] == "after_dark")
+        assert after_dark["tables"]["all"]["cells"] == [[6, 0, 0]]  # six said "always"
+        by_sex = after_dark["tables"]["sex"]
+        assert by_sex["rows"] == ["female"] and by_sex["total"] == 6
+        assert "+2547" not in response.text and "contact" not in response.text
+        assert (await app.client.get("/polls/registration/results.json")).status_code == 404
+        assert (await app.client.get("/polls/nope/results.json")).status_code == 404

@@ -20,7 +20,7 @@ from ureport.channels.ussd.sessions import UssdService
 from ureport.db import tortoise_config
 from ureport.privacy import Keyring, install_log_masking
 from ureport.settings import Settings
-from ureport.web import simulator
+from ureport.web import results, simulator
 from ureport.worker import Machinery, default_gateway
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def create_app(
             finally:
                 await machinery.stop()
 
-    routes = [Route("/healthz", healthz), *callbacks.routes, *ussd.routes]
+    routes = [Route("/healthz", healthz), *callbacks.routes, *ussd.routes, *results.routes]
     if demo_gateway is not None:
         routes += simulator.routes
     app = Starlette(routes=routes, lifespan=lifespan)

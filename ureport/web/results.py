@@ -1,0 +1,23 @@
+"""Public results as JSON: every table suppressed, nothing but aggregates (docs/aggregates.md)."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ureport.aggregates.results import poll_results
+from ureport.models import Poll, PollStatus
+
+
+async def results_json(request: Request) -> Response:
+    """A poll's published results; draft polls are not public."""
+    poll = await Poll.get_or_none(slug=request.path_params["slug"], kind="poll")
+    if poll is None or poll.status == PollStatus.DRAFT:
+        raise HTTPException(404, "no published poll with that name")
+    data = await poll_results(poll, k=request.app.state.settings.min_cell)
+    return JSONResponse(data, headers={"Cache-Control": "public, max-age=60"})
+
+
+routes = [Route("/polls/{slug}/results.json", results_json, methods=["GET"])]
