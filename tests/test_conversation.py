@@ -120,3 +120,29 @@ async def test_transient_gateway_failure_is_retried_permanent_is_not(
         failed = await OutboundMessage.get(id__gt=message.id)
         assert (failed.status, failed.attempts) == (OutboxStatus.FAILED, 1)
         assert failed.failure_reason == "InvalidPhoneNumber"
+
+
+@pytest.mark.anyio
+async def test_rotating_the_secret_keeps_contacts_and_rekeys_them(
+    settings: Settings, fake_gateway: FakeGateway
+) -> None:
+    from dataclasses import replace
+
+    async with running_app(settings, fake_gateway) as app:
+        for text in REGISTRATION:
+            await app.send(PHONE, text)
+        old_digest = (await Contact.get()).urn_digest
+    rotated = replace(
+        settings,
+        secret_key="a-brand-new-secret-key-0123456789",
+        secret_key_version=2,
+        previous_secret_keys=f"1:{settings.secret_key}",
+    )
+    async with running_app(rotated, fake_gateway, demo=False) as app:
+        app.received(PHONE)  # what the first app sent is history
+        replies = await app.send(PHONE, "1")  # answers the open poll question: the same person
+        assert replies and "Where does harassment happen" in replies[0]
+        contact = await Contact.get()
+        assert await Contact.all().count() == 1
+        assert contact.urn_digest != old_digest and contact.urn_digest.startswith("2:")
+        assert contact.urn_cipher is not None and contact.urn_cipher.startswith("v2:")

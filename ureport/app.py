@@ -18,7 +18,7 @@ from ureport.channels.gateway import SmsGateway
 from ureport.channels.ussd import routes as ussd
 from ureport.channels.ussd.sessions import UssdService
 from ureport.db import tortoise_config
-from ureport.privacy import Keyring, install_log_masking
+from ureport.privacy import install_log_masking
 from ureport.settings import Settings
 from ureport.web import results, simulator
 from ureport.worker import Machinery, default_gateway
@@ -40,7 +40,7 @@ def create_app(
     """The ASGI app. `background=False` persists callbacks but leaves processing to the caller (tests);
     a `demo_gateway` adds the phone simulator, which reads the replies that fake gateway received."""
     install_log_masking()
-    keyring = Keyring.from_secret(settings.require_secret())
+    keyring = settings.keyring()
     gateway = gateway or default_gateway(settings)
 
     @asynccontextmanager

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ureport.privacy import Keyring
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
@@ -59,6 +61,18 @@ class Settings:
         "UREPORT_SECRET_KEY",
         None,
         "root secret for digests, encryption and sessions; required unless --demo",
+        _optional,
+    )
+    secret_key_version: int = _setting(
+        "UREPORT_SECRET_KEY_VERSION",
+        1,
+        "version of UREPORT_SECRET_KEY; raise it when rotating",
+        _positive_int,
+    )
+    previous_secret_keys: str | None = _setting(
+        "UREPORT_PREVIOUS_SECRET_KEYS",
+        None,
+        "earlier secrets still readable during a rotation, as version:secret[,version:secret]",
         _optional,
     )
     at_username: str | None = _setting(
@@ -141,6 +155,20 @@ class Settings:
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return Settings(**{**_as_dict(self), "secret_key": path.read_text().strip()})
+
+    def keyring(self) -> Keyring:
+        """Keys for digests and encryption: the current secret, and the earlier ones during a rotation."""
+        previous: dict[int, str] = {}
+        for item in filter(None, (self.previous_secret_keys or "").split(",")):
+            version, sep, secret = item.strip().partition(":")
+            if not sep or not version.isdigit() or not secret:
+                raise SettingsError("UREPORT_PREVIOUS_SECRET_KEYS: write version:secret[,version:secret]")
+            previous[int(version)] = secret
+        if self.secret_key_version in previous:
+            raise SettingsError(
+                "UREPORT_PREVIOUS_SECRET_KEYS: repeats the current UREPORT_SECRET_KEY_VERSION"
+            )
+        return Keyring.from_secret(self.require_secret(), version=self.secret_key_version, previous=previous)
 
     def require_secret(self) -> str:
         if not self.secret_key:

@@ -70,7 +70,7 @@ class Machinery:
 
 async def run_worker(settings: Settings) -> None:
     """`ureport worker`: process and send until SIGTERM/SIGINT, with no web server."""
-    keyring = Keyring.from_secret(settings.require_secret())
+    keyring = settings.keyring()
     gateway = default_gateway(settings)
     if gateway is None:
         log.warning("no Africa's Talking credentials: replies are queued but not sent")
