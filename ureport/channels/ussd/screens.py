@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -16,8 +17,10 @@ PREFIX = 4  # "CON " or "END "
 # letters with accents lose them when that makes them GSM-7; what remains (Arabic script) stays and is
 # counted as UCS-2.
 _TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "..."})
-_ERROR_ROOM = max(len(v) for key in ("invalid", "empty") for v in TEXTS[key].values()) + 1
-_NAV_ROOM = max(len(f"{MORE}. {v}") for v in TEXTS["more"].values()) + 1
+_ERROR_STAND_IN = "x" * max(len(v) for key in ("invalid", "empty") for v in TEXTS[key].values())
+_NAV_STAND_INS = tuple(
+    "x" * max(len(f"{n}. {v}") for v in TEXTS[k].values()) for n, k in ((MORE, "more"), (BACK, "back"))
+)
 
 
 @dataclass(frozen=True)
@@ -89,19 +92,21 @@ def cost(value: str) -> float:
     return segments.units if segments.encoding == "GSM-7" else segments.units * 16 / 7
 
 
-def _chunks(paragraph: str, room: int) -> list[str]:
-    """A paragraph cut at word boundaries into pieces of at most `room` screen characters."""
+def _chunks(paragraph: str, fits: Callable[[list[str]], bool]) -> list[str]:
+    """A paragraph cut at word boundaries into pieces that each fit a page on their own."""
     pieces: list[str] = []
     current = ""
     for word in paragraph.split():
         candidate = f"{current} {word}" if current else word
-        if cost(candidate) <= room:
+        if fits([candidate]):
             current = candidate
             continue
         if current:
             pieces.append(current)
-        while cost(word) > room:  # one word longer than a screen: cut it
-            cut = max(1, int(room * len(word) / cost(word)))
+        while not fits([word]):  # one word longer than a screen: cut it
+            cut = len(word) - 1
+            while cut > 1 and not fits([word[:cut]]):
+                cut = cut * 3 // 4
             pieces.append(word[:cut])
             word = word[cut:]
         current = word
@@ -120,26 +125,31 @@ def prompt_page(deck: Deck, budget: int) -> int:
 
 @functools.lru_cache(maxsize=2048)  # every respondent sees the same questions
 def _layout(deck: Deck, budget: int) -> tuple[tuple[str, ...], int]:
-    room = budget - PREFIX - _ERROR_ROOM
     texts = [for_screen(t) for t in deck.texts]
     question = for_screen(deck.question) if deck.question else None
     lines = [f"{o.number}. {for_screen(o.label)}" for o in deck.options]
-    whole = "\n".join([*texts, *([question] if question else []), *lines])
-    if cost(whole) <= room:
-        return (whole,), 0
-    room -= 2 * _NAV_ROOM  # every further page may carry "98. More" and "0. Back"
+    room = budget - PREFIX
+    # The worst case a page must hold beside its content: an error line and both navigation lines,
+    # counted with the content so that one non-GSM character prices the whole screen as UCS-2.
+    whole = [*texts, *([question] if question else []), *lines]
+    if cost("\n".join([_ERROR_STAND_IN, *whole])) <= room:
+        return ("\n".join(whole),), 0
+
+    def fits(page: list[str]) -> bool:
+        return cost("\n".join([_ERROR_STAND_IN, *page, *_NAV_STAND_INS])) <= room
+
     pages: list[list[str]] = [[]]
 
     def place(line: str, *, fresh: bool = False) -> None:
-        if pages[-1] and (fresh or cost("\n".join([*pages[-1], line])) > room):
+        if pages[-1] and (fresh or not fits([*pages[-1], line])):
             pages.append([])
         pages[-1].append(line)
 
     for paragraph in texts:
-        for piece in _chunks(paragraph, room):
+        for piece in _chunks(paragraph, fits):
             place(piece)
-    block = [*(_chunks(question, room) if question else []), *lines]
-    fresh = bool(pages[-1]) and cost("\n".join([*pages[-1], *block])) > room
+    block = [*(_chunks(question, fits) if question else []), *lines]
+    fresh = bool(pages[-1]) and not fits([*pages[-1], *block])
     first = len(pages) - 1
     for index, line in enumerate(block):
         place(line, fresh=fresh and index == 0)

@@ -82,7 +82,7 @@ class UssdService:
             if row is not None and row.urn_digest not in self.keyring.digests(number):
                 log.warning("USSD session %s reused by another phone: refused", request.session_id)
                 return Reply("END " + text("session_error", None), "error")
-            if row is not None and (row.ended or request.text == self.keyring.decrypt_text(row.path_cipher)):
+            if row is not None and (row.ended or self._seen(row, request.text)):
                 return Reply(row.screen, row.screen_id)  # a retry: same screen, nothing recorded twice
             work = await Workspace.load([number], self.keyring, now, conn)
             hop = Hop(work, work.contact(number), None)
@@ -95,6 +95,11 @@ class UssdService:
             await work.flush(conn)
             await row.save(using_db=conn, force_create=created)
         return reply
+
+    def _seen(self, row: UssdSession, text_: str) -> bool:
+        """This hop (or an earlier one, arriving late) was already answered."""
+        consumed = self.keyring.decrypt_text(row.path_cipher)
+        return text_ == consumed or consumed.startswith(text_ + "*") or (text_ == "" and row.hops > 0)
 
     async def _open(
         self, request: UssdRequest, hop: Hop, now: datetime, conn: BaseDBAsyncClient
