@@ -107,3 +107,28 @@ async def test_results_json_is_public_and_suppressed(settings: Settings, fake_ga
         assert "+2547" not in response.text and "contact" not in response.text
         assert (await app.client.get("/polls/registration/results.json")).status_code == 404
         assert (await app.client.get("/polls/nope/results.json")).status_code == 404
+
+
+@pytest.mark.anyio
+async def test_response_rate_and_responses_over_time(settings: Settings, fake_gateway: FakeGateway) -> None:
+    from datetime import UTC, datetime
+
+    async with running_app(settings, fake_gateway) as app:
+        for i in range(8):
+            texts = ["JOIN", "2004", "2", "Kisumu", "1"] + (["2", "1"] if i < 6 else [])
+            for text in texts:
+                await app.send(f"+25471100098{i}", text)
+        poll = await Poll.get(slug="safe-streets")
+        counts = await results.question_counts(poll.id, await Question.get(poll=poll, key="after_dark"))
+        assert counts.response_rate().counts == ((6, 2),)  # 8 asked, 6 answered
+        assert counts.response_rate().row_totals == (8,)
+        where = await Question.get(poll=poll, key="where")
+        assert (await results.question_counts(poll.id, where)).response_rate().counts == ((6, 0),)
+        published = await results.poll_results(poll, k=5)
+        after_dark = next(q for q in published["questions"] if q["key"] == "after_dark")
+        rate = after_dark["tables"]["response_rate"]
+        assert rate["cells"] == [[None, None]] and rate["total"] == 8  # 2 < 5 hides both, not the total
+        today = datetime.now(UTC).date().isoformat()
+        assert after_dark["tables"]["day"]["rows"] == [today]
+        assert (await results.rebuild()).keys == 0  # people asked are kept, answers recount exactly
+        assert (await results.question_counts(poll.id, where)).asked

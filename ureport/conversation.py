@@ -6,6 +6,7 @@ import logging
 import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from ureport.flows import engine
 from ureport.flows.model import Flow
@@ -200,9 +201,12 @@ class Conversation:
     ) -> list[engine.MsgOut]:
         replies: list[engine.MsgOut] = []
         start_next: list[str | None] = []
+        answered = set(run.state.get("results") or ())  # before this sprint
         for event in sprint.events:
             if isinstance(event, engine.MsgOut):
                 replies.append(event)
+                if event.prompt is not None and not event.prompt.retry and flow.kind != REGISTRATION:
+                    self._asked(work, contact, run, flow, event.prompt.node_id, answered, channel)
             elif isinstance(event, engine.ResultSaved) and flow.kind != REGISTRATION:
                 work.save_answer(self._answer(contact, run, event, channel, work.now))
             elif isinstance(event, engine.FieldChanged):
@@ -216,6 +220,22 @@ class Conversation:
         for slug in start_next:
             replies += self._start_next(work, contact, slug, channel)
         return replies
+
+    def _asked(
+        self,
+        work: Workspace,
+        contact: Contact,
+        run: FlowRun,
+        flow: Flow,
+        node_id: str,
+        answered: set[str],
+        channel: str,
+    ) -> None:
+        """Count a question as asked once per run (response rates), not again when a loop re-asks it."""
+        key = next((q.key for q in flow.questions if q.node_id == node_id), None)
+        if key is not None and key not in answered:
+            poll_id: int = run.poll_id  # type: ignore[attr-defined]
+            work.count_asked(poll_id, key, self._snapshot(contact, channel, work.now))
 
     def _finish_run(
         self, contact: Contact, run: FlowRun, flow: Flow, sprint: engine.Sprint, now: datetime
@@ -243,10 +263,19 @@ class Conversation:
             return []
         return self._start(work, contact, slug, channel, language=contact.language)
 
+    def _snapshot(self, contact: Contact, channel: str, now: datetime) -> dict[str, Any]:
+        """The respondent's demographics as they are now: answers keep them (history never re-buckets)."""
+        return {
+            "age": now.year - contact.birth_year if contact.birth_year else None,
+            "sex": contact.sex,
+            "district_id": contact.district_id,  # type: ignore[attr-defined]
+            "channel": channel,
+            "language": contact.language,
+        }
+
     def _answer(
         self, contact: Contact, run: FlowRun, event: engine.ResultSaved, channel: str, now: datetime
     ) -> Answer:
-        """The answer with the respondent's demographics as they are now (history never re-buckets)."""
         return Answer(
             run_id=run.id,
             contact_ref=contact.id,
@@ -255,12 +284,8 @@ class Conversation:
             category=event.category,
             value=redact(event.value, self.region),
             number=event.number,
-            channel=channel,
-            age=now.year - contact.birth_year if contact.birth_year else None,
-            sex=contact.sex,
-            district_id=contact.district_id,  # type: ignore[attr-defined]
-            language=contact.language,
             created_at=now,
+            **self._snapshot(contact, channel, now),
         )
 
     def _set_field(self, contact: Contact, name: str, value: str | int | None) -> None:

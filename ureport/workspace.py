@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -58,6 +59,7 @@ def counted(answer: Answer) -> counters.Counted:
         "region_id": answer.region_id,
         "channel": answer.channel,
         "language": answer.language,
+        "day": answer.created_at.date().isoformat(),
     }
     poll_id: int = answer.poll_id  # type: ignore[attr-defined]
     return counters.Counted(poll_id, answer.question_key, answer.category, snapshot)
@@ -180,6 +182,16 @@ class Workspace:
         replaced = self._answers.get(key) or self._earlier.get(key)
         self._counts += counters.deltas([counted(answer)], [counted(replaced)] if replaced else [])
         self._answers[key] = answer
+
+    def count_asked(self, poll_id: int, question_key: str, snapshot: dict[str, Any]) -> None:
+        """Someone was asked this question (response rates divide answers by these)."""
+        district_id = snapshot.get("district_id")
+        region = self.regions.get(district_id) if isinstance(district_id, int) else None
+        day = self.now.date().isoformat()
+        asked = counters.Counted(
+            poll_id, question_key, counters.ASKED, {**snapshot, "region_id": region, "day": day}
+        )
+        self._counts += counters.deltas([asked])
 
     def queue(self, contact: Contact, texts: Iterable[str], *, in_reply_to: int | None) -> int:
         messages = [new_message(contact, text, now=self.now, in_reply_to=in_reply_to) for text in texts]

@@ -13,13 +13,23 @@ from dataclasses import dataclass
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from ureport.aggregates.dimensions import Snapshot, registry
+from ureport.aggregates.dimensions import Dimension, Snapshot, register, registry
 
 ALL = "all"
+ASKED = "@asked"  # the category under which people asked a question are counted (never a choice id)
 # Two-way tables worth keeping ready: results by district and sex, by age and sex, and a district's
 # results by age (the ambassador's brief). Every one-way table is kept for every registered dimension.
 PAIRS: tuple[tuple[str, ...], ...] = (("district", "sex"), ("age_band", "sex"), ("age_band", "district"))
 TABLE = "aggregate_counter"
+
+
+def _day(snapshot: Snapshot) -> str | None:
+    day = snapshot.get("day")
+    return day if isinstance(day, str) and day else None
+
+
+# Responses over time: the UTC day of each answer, registered like any other dimension.
+register(Dimension(key="day", label="Day", category_of=_day))
 
 
 def combinations() -> tuple[tuple[str, ...], ...]:

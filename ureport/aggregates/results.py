@@ -12,7 +12,8 @@ from ureport.aggregates.suppression import suppress
 from ureport.aggregates.tables import PublishedTable, Table
 from ureport.models import AggregateCounter, Answer, Location, Poll, Question
 
-ONE_WAY = ("age_band", "sex", "region", "district", "channel", "language")
+ONE_WAY = ("age_band", "sex", "region", "district", "channel", "language", "day")
+ALL_ROW = counters.ALL
 
 
 class NotCounted(ValueError):
@@ -32,6 +33,19 @@ class QuestionCounts:
     key: str
     categories: tuple[str, ...]
     rows: Mapping[str, Mapping[str, int]]  # scope -> category -> count
+    asked: Mapping[str, int]  # scope -> people asked
+
+    def response_rate(self, by: Sequence[str] = (), where: Mapping[str, str] | None = None) -> Table:
+        """Answered and not (yet) answered among those asked: rows total to the people asked, so the
+        same suppression protects it as any other table."""
+        answers = self.breakdown(by, where)
+        asked = QuestionCounts(self.key, ("asked",), {s: {"asked": n} for s, n in self.asked.items()}, {})
+        asked_table = asked.breakdown(by, where)
+        by_row = dict(zip(asked_table.rows, (row[0] for row in asked_table.counts), strict=True))
+        rows = sorted(set(answers.rows) | set(by_row)) if by else [ALL_ROW]
+        answered = dict(zip(answers.rows, answers.row_totals, strict=True))
+        counts = tuple((answered.get(r, 0), max(by_row.get(r, 0) - answered.get(r, 0), 0)) for r in rows)
+        return Table(rows=tuple(rows), columns=("answered", "not_answered"), counts=counts)
 
     def breakdown(self, by: Sequence[str] = (), where: Mapping[str, str] | None = None) -> Table:
         """The exact table of this question's categories, one row per category of `by` (a tuple of
@@ -60,12 +74,16 @@ async def question_counts(poll_id: int, question: Question) -> QuestionCounts:
         "scope", "category", "count"
     )
     seen: list[str] = []
+    asked: dict[str, int] = {}
     for scope, category, count in await query:
+        if category == counters.ASKED:
+            asked[scope] = count
+            continue
         rows.setdefault(scope, {})[category] = count
         seen.append(category)
     declared = [c["id"] for c in question.categories]
     extra = sorted(set(seen) - set(declared))  # "other", "answered", location codes
-    return QuestionCounts(question.key, tuple(declared + extra), rows)
+    return QuestionCounts(question.key, tuple(declared + extra), rows, asked)
 
 
 def _published_json(table: PublishedTable, labels: Mapping[str, str]) -> dict[str, Any]:
@@ -84,6 +102,9 @@ async def poll_results(poll: Poll, *, k: int) -> dict[str, Any]:
         for dims in [(d,) for d in ONE_WAY] + [tuple(p) for p in counters.PAIRS]:
             name = " x ".join(dims)
             tables[name] = _published_json(suppress(counts.breakdown(dims), k), labels)
+        for dims in [(), ("district",)]:
+            name = " x ".join(("response_rate", *dims))
+            tables[name] = _published_json(suppress(counts.response_rate(dims), k), labels)
         questions.append(
             {
                 "key": question.key,
@@ -120,7 +141,8 @@ async def recount(poll_ids: Iterable[int] | None = None, batch: int = 5000) -> d
 
 
 async def stored_counts(poll_ids: Iterable[int] | None = None) -> dict[counters.Key, int]:
-    query = AggregateCounter.all()
+    """The stored answer counters (people asked are counted as they are asked and cannot be recounted)."""
+    query = AggregateCounter.exclude(category=counters.ASKED)
     if poll_ids is not None:
         query = query.filter(poll_id__in=list(poll_ids))
     rows = await query.values_list("poll_id", "question_key", "scope", "category", "count")
@@ -142,6 +164,6 @@ async def rebuild() -> Drift:
         stored = await stored_counts()
         differing = {k for k in expected.keys() | stored.keys() if expected.get(k, 0) != stored.get(k, 0)}
         drift = Drift(len(differing), sum(abs(expected.get(k, 0) - stored.get(k, 0)) for k in differing))
-        await AggregateCounter.all().using_db(conn).delete()
+        await AggregateCounter.exclude(category=counters.ASKED).using_db(conn).delete()
         await counters.apply(Counter(expected), conn)
     return drift
