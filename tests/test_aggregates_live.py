@@ -132,3 +132,27 @@ async def test_response_rate_and_responses_over_time(settings: Settings, fake_ga
         assert after_dark["tables"]["day"]["rows"] == [today]
         assert (await results.rebuild()).keys == 0  # people asked are kept, answers recount exactly
         assert (await results.question_counts(poll.id, where)).asked
+
+
+@pytest.mark.anyio
+async def test_free_text_is_published_only_as_words_many_people_used(
+    settings: Settings, fake_gateway: FakeGateway
+) -> None:
+    safer = [
+        "more street lights",
+        "street lights please",
+        "lights and police",
+        "brighter lights",
+        "lights!",
+        "police",
+    ]
+    async with running_app(settings, fake_gateway) as app:
+        for i, text in enumerate(safer):
+            for answer in ["JOIN", "2004", "2", "Kisumu", "1", "1", "1", "no", "10", text]:
+                await app.send(f"+25471100099{i}", answer)
+        poll = await Poll.get(slug="safe-streets")
+        published = await results.poll_results(poll, k=5)
+        free_text = next(q for q in published["questions"] if q["key"] == "safer")
+        assert free_text["words"] == [{"word": "lights", "people": 5}]  # "police" (2), "street" (2): hidden
+        assert "street lights" not in str(published)
+        assert (await results.rebuild()).keys == 0

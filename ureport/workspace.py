@@ -17,6 +17,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from ureport.aggregates import counters
 from ureport.db import update_rows
+from ureport.flows.model import ANSWERED
 from ureport.models import Answer, Contact, ContactStatus, FlowRun, OutboundMessage, RunStatus
 from ureport.outbox import new_message
 from ureport.privacy import Keyring
@@ -50,8 +51,9 @@ ANSWER_FIELDS = (
 )
 
 
-def counted(answer: Answer) -> counters.Counted:
-    """An answer as the counters see it: its category and the demographics it was given with."""
+def counted(answer: Answer) -> list[counters.Counted]:
+    """An answer as the counters see it: its category and the demographics it was given with, and for
+    free text, each of its words."""
     snapshot = {
         "age": answer.age,
         "sex": answer.sex,
@@ -62,7 +64,10 @@ def counted(answer: Answer) -> counters.Counted:
         "day": answer.created_at.date().isoformat(),
     }
     poll_id: int = answer.poll_id  # type: ignore[attr-defined]
-    return counters.Counted(poll_id, answer.question_key, answer.category, snapshot)
+    out = [counters.Counted(poll_id, answer.question_key, answer.category, snapshot)]
+    if answer.category == ANSWERED:
+        out += counters.word_counts(poll_id, answer.question_key, answer.value, answer.language)
+    return out
 
 
 @dataclass
@@ -180,7 +185,7 @@ class Workspace:
             answer.region_id = self.regions.get(answer.district_id)
         key = (answer.run_id, answer.question_key)  # type: ignore[attr-defined]
         replaced = self._answers.get(key) or self._earlier.get(key)
-        self._counts += counters.deltas([counted(answer)], [counted(replaced)] if replaced else [])
+        self._counts += counters.deltas(counted(answer), counted(replaced) if replaced else [])
         self._answers[key] = answer
 
     def count_asked(self, poll_id: int, question_key: str, snapshot: dict[str, Any]) -> None:

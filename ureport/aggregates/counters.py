@@ -17,6 +17,8 @@ from ureport.aggregates.dimensions import Dimension, Snapshot, register, registr
 
 ALL = "all"
 ASKED = "@asked"  # the category under which people asked a question are counted (never a choice id)
+WORD = "#w:"  # categories of words used in free-text answers, counted in `all` only (one per person)
+MAX_WORD = 48
 # Two-way tables worth keeping ready: results by district and sex, by age and sex, and a district's
 # results by age (the ambassador's brief). Every one-way table is kept for every registered dimension.
 PAIRS: tuple[tuple[str, ...], ...] = (("district", "sex"), ("age_band", "sex"), ("age_band", "district"))
@@ -50,6 +52,15 @@ def scopes(snapshot: Snapshot) -> list[str]:
         if all(key in known for key in combo):
             out.append(scope_key({key: known[key] for key in combo}))
     return out
+
+
+def word_counts(poll_id: int, question_key: str, text: str, language: str | None) -> list[Counted]:
+    """One count per distinct word of a free-text answer: its people, never its text, are published."""
+    from ureport.aggregates.words import tokens
+
+    return [
+        Counted(poll_id, question_key, WORD + word[:MAX_WORD], {}) for word in sorted(tokens(text, language))
+    ]
 
 
 @dataclass(frozen=True, slots=True)

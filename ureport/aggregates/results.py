@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ureport.aggregates import counters
@@ -34,6 +34,12 @@ class QuestionCounts:
     categories: tuple[str, ...]
     rows: Mapping[str, Mapping[str, int]]  # scope -> category -> count
     asked: Mapping[str, int]  # scope -> people asked
+    words: Mapping[str, int] = field(default_factory=dict)  # word -> people who used it (free text)
+
+    def top_words(self, k: int, limit: int = 30) -> list[tuple[str, int]]:
+        """Words used by at least k different people, most used first: the only trace of free text."""
+        kept = [(word, n) for word, n in self.words.items() if n >= k]
+        return sorted(kept, key=lambda item: (-item[1], item[0]))[:limit]
 
     def response_rate(self, by: Sequence[str] = (), where: Mapping[str, str] | None = None) -> Table:
         """Answered and not (yet) answered among those asked: rows total to the people asked, so the
@@ -75,15 +81,19 @@ async def question_counts(poll_id: int, question: Question) -> QuestionCounts:
     )
     seen: list[str] = []
     asked: dict[str, int] = {}
+    words: dict[str, int] = {}
     for scope, category, count in await query:
         if category == counters.ASKED:
             asked[scope] = count
+            continue
+        if category.startswith(counters.WORD):
+            words[category.removeprefix(counters.WORD)] = count
             continue
         rows.setdefault(scope, {})[category] = count
         seen.append(category)
     declared = [c["id"] for c in question.categories]
     extra = sorted(set(seen) - set(declared))  # "other", "answered", location codes
-    return QuestionCounts(question.key, tuple(declared + extra), rows, asked)
+    return QuestionCounts(question.key, tuple(declared + extra), rows, asked, words)
 
 
 def _published_json(table: PublishedTable, labels: Mapping[str, str]) -> dict[str, Any]:
@@ -112,6 +122,9 @@ async def poll_results(poll: Poll, *, k: int) -> dict[str, Any]:
                 "text": question.text,
                 "categories": [{"id": c["id"], "label": c["label"]} for c in question.categories],
                 "tables": tables,
+                "words": [{"word": w, "people": n} for w, n in counts.top_words(k)]
+                if question.type == "text"
+                else [],
             }
         )
     return {"poll": poll.slug, "title": poll.title, "min_cell": k, "questions": questions}
@@ -135,7 +148,7 @@ async def recount(poll_ids: Iterable[int] | None = None, batch: int = 5000) -> d
         answers = await query
         if not answers:
             return total
-        for key, n in counters.deltas(counted(a) for a in answers).items():
+        for key, n in counters.deltas(c for a in answers for c in counted(a)).items():
             total[key] = total.get(key, 0) + n
         last = answers[-1].id
 
