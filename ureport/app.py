@@ -16,6 +16,7 @@ from ureport.channels import callbacks
 from ureport.channels.fake_gateway import FakeGateway
 from ureport.channels.gateway import SmsGateway
 from ureport.channels.ussd import routes as ussd
+from ureport.channels.ussd.batch import HopBatcher
 from ureport.channels.ussd.sessions import UssdService
 from ureport.db import tortoise_config
 from ureport.privacy import install_log_masking
@@ -50,13 +51,14 @@ def create_app(
             app.state.machinery = machinery
             app.state.catalog, app.state.processor = machinery.catalog, machinery.processor
             app.state.sender, app.state.inbox_writer = machinery.sender, machinery.writer
-            app.state.ussd = UssdService(machinery.catalog, keyring, settings)
+            app.state.ussd = HopBatcher(UssdService(machinery.catalog, keyring, settings))
             machinery.writer.start()  # accepting callbacks needs the writer, whatever else runs here
             if background and settings.process_inbox:
                 machinery.start()
             try:
                 yield
             finally:
+                await app.state.ussd.stop()
                 await machinery.stop()
 
     routes = [Route("/healthz", healthz), *callbacks.routes, *ussd.routes, *results.routes]

@@ -10,8 +10,8 @@ from starlette.routing import Route
 
 from ureport.channels.callbacks import guarded
 from ureport.channels.forms import read_form
+from ureport.channels.ussd.batch import HopBatcher
 from ureport.channels.ussd.payloads import UssdNotification, UssdRequest
-from ureport.channels.ussd.sessions import UssdService
 from ureport.channels.ussd.texts import text
 from ureport.clock import utcnow
 from ureport.models import UssdSession, UssdSessionEvent
@@ -28,11 +28,10 @@ async def ussd_hop(request: Request) -> Response:
     state = request.app.state
     payload = UssdRequest.from_form(await read_form(request))
     number = normalise_phone(payload.phone, state.settings.default_region)
-    service: UssdService = state.ussd
+    batcher: HopBatcher = state.ussd
     try:
-        reply = await service.hop(payload, number)
-    except Exception:
-        log.exception("USSD hop failed in session %s", payload.session_id)
+        reply = await batcher.hop(payload, number)
+    except Exception:  # logged by the batcher
         return PlainTextResponse("CON " + text("session_error", None))
     return PlainTextResponse(reply.body, headers={HOP_HEADER: reply.screen_id})
 

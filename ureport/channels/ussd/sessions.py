@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from ureport.channels.ussd.menus import Hop, Menus, Step
@@ -17,6 +17,7 @@ from ureport.channels.ussd.screens import Deck, render
 from ureport.channels.ussd.texts import text
 from ureport.clock import utcnow
 from ureport.conversation import Conversation
+from ureport.db import update_rows
 from ureport.models import UssdSession
 from ureport.polls import Catalog
 from ureport.privacy import Keyring
@@ -26,6 +27,17 @@ from ureport.workspace import Workspace
 log = logging.getLogger(__name__)
 
 CATALOG_TTL = 1.0  # seconds a hop trusts the in-memory flows before checking the database for changes
+SESSION_FIELDS = (
+    "path_cipher",
+    "hops",
+    "state",
+    "screen",
+    "screen_id",
+    "run_id",
+    "ended",
+    "updated_at",
+    "expires_at",
+)
 SESSION_MINUTES = 3  # AT ends a session after 180 s at most; past that the row only serves "continue"
 
 
@@ -60,49 +72,82 @@ class UssdService:
         self.menus = Menus(Conversation(catalog, region=self.region), catalog, budget=self.budget)
         self._checked = 0.0
 
-    async def hop(self, request: UssdRequest, number: str) -> Reply:
+    async def process(self, hops: list[tuple[UssdRequest, str]]) -> list[Reply]:
+        """Answer a batch of hops (request, E.164 number) in order, in one transaction."""
         await self._refresh()
-        try:
-            return await self._hop(request, number)
-        except IntegrityError:  # a retried first hop raced its original: the row now exists
-            return await self._hop(request, number)
+        now = utcnow()
+        async with in_transaction() as conn:
+            query = UssdSession.filter(id__in=list({r.session_id for r, _ in hops})).using_db(conn)
+            if conn.capabilities.dialect == "postgres":  # two workers, one session: one hop at a time
+                query = query.select_for_update()
+            rows: dict[str, UssdSession] = {row.id: row for row in await query}
+            work = await Workspace.load([number for _, number in hops], self.keyring, now, conn)
+            dropped = await self._dropped(hops, rows, work, now, conn)
+            existing = set(rows)
+            replies = [self._hop(request, number, rows, work, dropped, now) for request, number in hops]
+            touched = [row for row in rows.values() if row.updated_at == now]
+            await work.flush(conn)  # contacts first: sessions refer to them
+            created = [row for row in touched if row.id not in existing]
+            if created:
+                await UssdSession.bulk_create(created, using_db=conn)
+            changed = [row for row in touched if row.id in existing]
+            if changed:
+                await update_rows(UssdSession, changed, SESSION_FIELDS, conn)
+        return replies
 
     async def _refresh(self) -> None:
         if time.monotonic() - self._checked > CATALOG_TTL:
             await self.catalog.refresh()
             self._checked = time.monotonic()
 
-    async def _hop(self, request: UssdRequest, number: str) -> Reply:
-        now = utcnow()
-        async with in_transaction() as conn:
-            query = UssdSession.filter(id=request.session_id).using_db(conn)
-            if conn.capabilities.dialect == "postgres":  # two workers, one session: one hop at a time
-                query = query.select_for_update()
-            row = await query.first()
-            if row is not None and row.urn_digest not in self.keyring.digests(number):
-                log.warning("USSD session %s reused by another phone: refused", request.session_id)
-                return Reply("END " + text("session_error", None), "error")
-            if row is not None and (row.ended or self._seen(row, request.text)):
-                return Reply(row.screen, row.screen_id)  # a retry: same screen, nothing recorded twice
-            work = await Workspace.load([number], self.keyring, now, conn)
-            hop = Hop(work, work.contact(number), None)
-            created = row is None
-            if row is None:
-                row, step = await self._open(request, hop, now, conn)
-            else:
-                step = self._next(row, hop, request.text)
-            reply = self._save(row, hop, step, request.text, now)
-            await work.flush(conn)
-            await row.save(using_db=conn, force_create=created)
-        return reply
+    async def _dropped(
+        self,
+        hops: list[tuple[UssdRequest, str]],
+        rows: dict[str, UssdSession],
+        work: Workspace,
+        now: datetime,
+        conn: BaseDBAsyncClient,
+    ) -> set[tuple[uuid.UUID, uuid.UUID]]:
+        """(contact, run) of recent sessions left unfinished, for the phones dialling a new session."""
+        runs = [work.open_run(work.contact(n)) for r, n in hops if r.session_id not in rows]
+        contacts = [run.contact_id for run in runs if run is not None]  # type: ignore[attr-defined]
+        if not contacts:
+            return set()
+        query = UssdSession.filter(
+            contact_id__in=contacts, ended=False, updated_at__gte=now - self.resume_window
+        )
+        return set(await query.using_db(conn).values_list("contact_id", "run_id"))
+
+    def _hop(
+        self,
+        request: UssdRequest,
+        number: str,
+        rows: dict[str, UssdSession],
+        work: Workspace,
+        dropped: set[tuple[uuid.UUID, uuid.UUID]],
+        now: datetime,
+    ) -> Reply:
+        row = rows.get(request.session_id)
+        if row is not None and row.urn_digest not in self.keyring.digests(number):
+            log.warning("USSD session %s reused by another phone: refused", request.session_id)
+            return Reply("END " + text("session_error", None), "error")
+        if row is not None and (row.ended or self._seen(row, request.text)):
+            return Reply(row.screen, row.screen_id)  # a retry: same screen, nothing recorded twice
+        hop = Hop(work, work.contact(number), None)
+        if row is None:
+            row, step = self._open(request, hop, dropped, now)
+            rows[row.id] = row
+        else:
+            step = self._next(row, hop, request.text)
+        return self._save(row, hop, step, request.text, now)
 
     def _seen(self, row: UssdSession, text_: str) -> bool:
         """This hop (or an earlier one, arriving late) was already answered."""
         consumed = self.keyring.decrypt_text(row.path_cipher)
         return text_ == consumed or consumed.startswith(text_ + "*") or (text_ == "" and row.hops > 0)
 
-    async def _open(
-        self, request: UssdRequest, hop: Hop, now: datetime, conn: BaseDBAsyncClient
+    def _open(
+        self, request: UssdRequest, hop: Hop, dropped: set[tuple[uuid.UUID, uuid.UUID]], now: datetime
     ) -> tuple[UssdSession, Step]:
         """A new session: offer to continue a dropped one, else the first screen."""
         contact = hop.contact
@@ -116,15 +161,8 @@ class UssdService:
             created_at=now,
         )
         run = hop.work.open_run(contact)
-        if run is not None:
-            dropped = (
-                await UssdSession.filter(contact_id=contact.id, run_id=run.id, ended=False)
-                .filter(updated_at__gte=now - self.resume_window)
-                .using_db(conn)
-                .exists()
-            )
-            if dropped:
-                return row, Step(self.menus.resume_offer(hop))
+        if run is not None and (contact.id, run.id) in dropped:
+            return row, Step(self.menus.resume_offer(hop))
         return row, Step(self.menus.first(hop))
 
     def _next(self, row: UssdSession, hop: Hop, text_: str) -> Step:
