@@ -156,3 +156,21 @@ async def test_free_text_is_published_only_as_words_many_people_used(
         assert free_text["words"] == [{"word": "lights", "people": 5}]  # "police" (2), "street" (2): hidden
         assert "street lights" not in str(published)
         assert (await results.rebuild()).keys == 0
+
+
+@pytest.mark.anyio
+async def test_engagement_is_suppressed(settings: Settings, fake_gateway: FakeGateway) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        for i in range(7):
+            sex = "1" if i < 5 else "2"
+            for text in ["JOIN", "2005", sex, "Nairobi", "1"]:
+                await app.send(f"+25471100094{i}", text)
+        data = (await app.client.get("/engagement.json")).json()
+        assert data["opted_in"] == 7
+        by_sex = data["tables"]["sex"]
+        assert by_sex["rows"] == ["female", "male", "other_sex"]
+        assert by_sex["cells"][0] == [None] and by_sex["cells"][1] == [None]  # 2 men hide, and 5 with them
+        active = data["tables"]["active_people"]
+        assert active["rows"] == ["0-3_months", "3-6_months", "6-12_months"]
+        assert active["cells"] == [[7], [0], [0]]
+        assert "+2547" not in str(data)

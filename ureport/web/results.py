@@ -7,7 +7,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ureport.aggregates.engagement import engagement
 from ureport.aggregates.results import poll_results
+from ureport.clock import utcnow
 from ureport.models import Poll, PollStatus
 
 
@@ -20,4 +22,13 @@ async def results_json(request: Request) -> Response:
     return JSONResponse(data, headers={"Cache-Control": "public, max-age=60"})
 
 
-routes = [Route("/polls/{slug}/results.json", results_json, methods=["GET"])]
+async def engagement_json(request: Request) -> Response:
+    """Who takes part, suppressed: opted-in people by district, sex and age band, sign-ups, activity."""
+    data = await engagement(k=request.app.state.settings.min_cell, now=utcnow())
+    return JSONResponse(data, headers={"Cache-Control": "public, max-age=300"})
+
+
+routes = [
+    Route("/polls/{slug}/results.json", results_json, methods=["GET"]),
+    Route("/engagement.json", engagement_json, methods=["GET"]),
+]
