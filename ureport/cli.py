@@ -74,6 +74,24 @@ def cmd_aggregates_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from ureport.aggregates.exports import ExportError
+    from ureport.aggregates.render import export
+
+    options = {"district": args.district, "language": args.lang, "question": args.question}
+    try:
+        data = _run_db(settings, lambda: export(args.slug, args.format, k=settings.min_cell, **options))
+    except ExportError as exc:
+        print(f"ureport: {exc}", file=sys.stderr)
+        return 2
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        args.output.write_bytes(data)
+        print(f"wrote {args.output} ({len(data)} bytes)")
+    return 0
+
+
 def cmd_locations_load(args: argparse.Namespace, settings: Settings) -> int:
     from ureport.locations import country_districts, read_locations_file
     from ureport.polls import save_places
@@ -162,6 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rebuild = aggregates.add_parser("rebuild", help="recount every counter from the answers; report drift")
     rebuild.set_defaults(func=cmd_aggregates_rebuild)
+
+    export = sub.add_parser("export", help="a poll's suppressed results, or a district's dialogue brief")
+    export.add_argument("slug")
+    export.add_argument("--format", required=True, choices=("csv", "xlsx", "html", "pdf"))
+    export.add_argument("--district", help="a district's brief: its results next to the national ones")
+    export.add_argument("--lang", help="language of the texts (default: the poll's default language)")
+    export.add_argument("--question", help="the brief's lead question (default: the first choice question)")
+    export.add_argument("-o", "--output", type=Path, help="write here (default: standard output)")
+    export.set_defaults(func=cmd_export)
 
     locations = sub.add_parser("locations", help="districts").add_subparsers(dest="locations", required=True)
     loc = locations.add_parser(

@@ -104,6 +104,7 @@ class Compiler:
             messages=frozen_map({key: self.texts(text) for key, text in data.get("messages", {}).items()}),
             source=self.text,
             version=hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:16],
+            discussion=tuple(self.texts(prompt) for prompt in data.get("discussion", [])),
         )
 
     def _check_languages(self) -> None:
@@ -166,6 +167,8 @@ def _all_texts(data: Raw) -> Iterator[tuple[str | None, str, Any]]:
     yield None, "title", data["title"]
     for key, text in data.get("messages", {}).items():
         yield None, f"messages.{key}", text
+    for index, prompt in enumerate(data.get("discussion", [])):
+        yield None, f"discussion[{index}]", prompt
     for raw in data["nodes"]:
         for field in ("text", "question", "hint"):
             if field in raw:

@@ -190,6 +190,8 @@ class Flow:
     messages: Mapping[str, Texts]
     source: str  # the YAML it was compiled from: store it, and recompile with load_flow_text()
     version: str  # first 16 hex digits of the sha256 of `source`
+    # Prompts for community dialogues about the results, printed on the ambassador's brief.
+    discussion: tuple[Texts, ...] = ()
 
     @property
     def start_node(self) -> str | None:
