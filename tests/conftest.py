@@ -94,6 +94,9 @@ def fake_gateway() -> Iterator[FakeGateway]:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path, fake_gateway: FakeGateway) -> Settings:
+    from ureport.aggregates import results
+
+    results.forget_cached_results()  # each test has its own database behind the same poll ids
     return Settings(
         data_dir=tmp_path,
         database_url=db_url,

@@ -103,7 +103,10 @@ async def test_results_json_is_public_and_suppressed(settings: Settings, fake_ga
         after_dark = next(q for q in data["questions"] if q["key"] == "after_dark")
         assert after_dark["tables"]["all"]["cells"] == [[6, 0, 0]]  # six said "always"
         by_sex = after_dark["tables"]["sex"]
-        assert by_sex["rows"] == ["female"] and by_sex["total"] == 6
+        assert by_sex["rows"] == ["female", "male", "other_sex"] and by_sex["total"] == 6
+        assert by_sex["cells"] == [[6, 0, 0], [0, 0, 0], [0, 0, 0]]  # every row shown, zeros included
+        by_district = after_dark["tables"]["district"]
+        assert len(by_district["rows"]) == 47 and "Nairobi" in by_district["row_labels"]
         assert "+2547" not in response.text and "contact" not in response.text
         assert (await app.client.get("/polls/registration/results.json")).status_code == 404
         assert (await app.client.get("/polls/nope/results.json")).status_code == 404

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ureport.aggregates import counters
+from ureport.aggregates.dimensions import registry
 from ureport.aggregates.suppression import suppress
 from ureport.aggregates.tables import PublishedTable, Table
 from ureport.models import AggregateCounter, Answer, Location, Poll, Question
 
 ONE_WAY = ("age_band", "sex", "region", "district", "channel", "language", "day")
 ALL_ROW = counters.ALL
+# Two-way tables published with the results; age x district is counted for district briefs only.
+PUBLISHED_PAIRS = (("district", "sex"), ("age_band", "sex"))
 
 
 class NotCounted(ValueError):
@@ -26,7 +31,7 @@ def _parse(scope: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in scope.split("|"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True)  # not slotted: cached_property keeps the parsed scopes in the instance dict
 class QuestionCounts:
     """Every counter row of one question, read once; breakdowns are computed from it in memory."""
 
@@ -35,6 +40,15 @@ class QuestionCounts:
     rows: Mapping[str, Mapping[str, int]]  # scope -> category -> count
     asked: Mapping[str, int]  # scope -> people asked
     words: Mapping[str, int] = field(default_factory=dict)  # word -> people who used it (free text)
+
+    @functools.cached_property
+    def _by_dims(self) -> dict[tuple[str, ...], list[tuple[dict[str, str], Mapping[str, int]]]]:
+        """Scopes parsed once and grouped by their dimensions: a breakdown reads only its own group."""
+        groups: dict[tuple[str, ...], list[tuple[dict[str, str], Mapping[str, int]]]] = {}
+        for scope, counts in self.rows.items():
+            parts = _parse(scope)
+            groups.setdefault(tuple(sorted(parts)), []).append((parts, counts))
+        return groups
 
     def top_words(self, k: int, limit: int = 30) -> list[tuple[str, int]]:
         """Words used by at least k different people, most used first: the only trace of free text."""
@@ -53,25 +67,57 @@ class QuestionCounts:
         counts = tuple((answered.get(r, 0), max(by_row.get(r, 0) - answered.get(r, 0), 0)) for r in rows)
         return Table(rows=tuple(rows), columns=("answered", "not_answered"), counts=counts)
 
-    def breakdown(self, by: Sequence[str] = (), where: Mapping[str, str] | None = None) -> Table:
+    def breakdown(
+        self,
+        by: Sequence[str] = (),
+        where: Mapping[str, str] | None = None,
+        universe: Mapping[str, Sequence[str]] | None = None,
+    ) -> Table:
         """The exact table of this question's categories, one row per category of `by` (a tuple of
-        dimension keys; none gives one row, "all"), among answers matching `where`."""
+        dimension keys; none gives one row, "all"), among answers matching `where`. With a `universe`
+        (every category of a dimension), rows with no answers are shown as zeros, so a table has the
+        same shape however many answers there are."""
         where = dict(where or {})
         dims = tuple(sorted({*by, *where}))
         if dims not in counters.combinations():
             raise NotCounted(f"no counters are kept for {' x '.join(dims)}")
-        found: dict[tuple[str, ...], dict[str, int]] = {}
-        for scope, counts in self.rows.items():
-            parts = _parse(scope)
-            if set(parts) != set(dims) or any(parts[k] != v for k, v in where.items()):
-                continue
-            found[tuple(parts[d] for d in by)] = dict(counts)
-        row_keys = sorted(found) if by else [()]
+        found: dict[tuple[str, ...], Mapping[str, int]] = {}
+        for parts, counts in self._by_dims.get(dims, ()):
+            if all(parts[k] == v for k, v in where.items()):
+                found[tuple(parts[d] for d in by)] = counts
+        row_keys = _row_keys(by, found, universe or {})
         return Table(
             rows=tuple("|".join(key) or counters.ALL for key in row_keys),
             columns=self.categories,
             counts=tuple(tuple(found.get(key, {}).get(c, 0) for c in self.categories) for key in row_keys),
         )
+
+
+def _row_keys(
+    by: Sequence[str], found: Mapping[tuple[str, ...], object], universe: Mapping[str, Sequence[str]]
+) -> list[tuple[str, ...]]:
+    if not by:
+        return [()]
+    if not all(d in universe for d in by):
+        return sorted(found)
+    keys: list[tuple[str, ...]] = [()]  # every combination of categories, then any found outside them
+    for dim in by:
+        keys = [(*key, category) for key in keys for category in universe[dim]]
+    return keys + sorted(set(found) - set(keys))
+
+
+async def universe() -> dict[str, tuple[str, ...]]:
+    """Every category of the dimensions with a fixed set: locations from the database, the rest declared."""
+    districts = await Location.filter(level=2).order_by("name").values_list("id", flat=True)
+    regions = await Location.filter(level=1).order_by("name").values_list("id", flat=True)
+    fixed = {d.key: d.categories for d in registry if d.categories}
+    return fixed | {"district": tuple(map(str, districts)), "region": tuple(map(str, regions))}
+
+
+@functools.lru_cache(maxsize=4096)
+def published(table: Table, k: int) -> PublishedTable:
+    """suppress(), remembered: a table changes only when an answer arrives, and is read far more often."""
+    return suppress(table, k)
 
 
 async def question_counts(poll_id: int, question: Question) -> QuestionCounts:
@@ -102,19 +148,46 @@ def _published_json(table: PublishedTable, labels: Mapping[str, str]) -> dict[st
     return data
 
 
+# (poll id, k) -> (stamp, monotonic time, results): a dashboard reads the same results many times
+# between two answers; the stamp notices new answers, the age bound covers moves it cannot see.
+_CACHE: dict[tuple[int, int], tuple[tuple[Any, ...], float, dict[str, Any]]] = {}
+CACHE_SECONDS = 60.0
+
+
+def forget_cached_results() -> None:
+    _CACHE.clear()
+    published.cache_clear()
+
+
 async def poll_results(poll: Poll, *, k: int) -> dict[str, Any]:
+    """The published results, recomputed when an answer has arrived since (or after a minute)."""
+    stamp = tuple(
+        await AggregateCounter.filter(poll_id=poll.id, scope=counters.ALL)
+        .order_by("question_key", "category")
+        .values_list("question_key", "category", "count")
+    )
+    cached = _CACHE.get((poll.id, k))
+    if cached is not None and cached[0] == stamp and time.monotonic() - cached[1] < CACHE_SECONDS:
+        return cached[2]
+    data = await compute_poll_results(poll, k=k)
+    _CACHE[(poll.id, k)] = (stamp, time.monotonic(), data)
+    return data
+
+
+async def compute_poll_results(poll: Poll, *, k: int) -> dict[str, Any]:
     """Everything published for a poll: per question, overall, one-way and two-way tables, suppressed."""
     labels = await _labels()
+    every = await universe()
     questions = []
     for question in await Question.filter(poll=poll).order_by("position"):
         counts = await question_counts(poll.id, question)
-        tables = {"all": _published_json(suppress(counts.breakdown(), k), labels)}
-        for dims in [(d,) for d in ONE_WAY] + [tuple(p) for p in counters.PAIRS]:
+        tables = {"all": _published_json(published(counts.breakdown(), k), labels)}
+        for dims in [(d,) for d in ONE_WAY] + [tuple(p) for p in PUBLISHED_PAIRS]:
             name = " x ".join(dims)
-            tables[name] = _published_json(suppress(counts.breakdown(dims), k), labels)
+            tables[name] = _published_json(published(counts.breakdown(dims, universe=every), k), labels)
         for dims in [(), ("district",)]:
             name = " x ".join(("response_rate", *dims))
-            tables[name] = _published_json(suppress(counts.response_rate(dims), k), labels)
+            tables[name] = _published_json(published(counts.response_rate(dims), k), labels)
         questions.append(
             {
                 "key": question.key,
