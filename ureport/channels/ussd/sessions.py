@@ -81,7 +81,11 @@ class UssdService:
             if conn.capabilities.dialect == "postgres":  # two workers, one session: one hop at a time
                 query = query.select_for_update()
             rows: dict[str, UssdSession] = {row.id: row for row in await query}
-            work = await Workspace.load([number for _, number in hops], self.keyring, now, conn)
+            # Retries and refused hops are answered from the session row alone: load only the others.
+            fresh = [
+                number for request, number in hops if not self._settled(rows.get(request.session_id), request)
+            ]
+            work = await Workspace.load(fresh, self.keyring, now, conn)
             dropped = await self._dropped(hops, rows, work, now, conn)
             existing = set(rows)
             replies = [self._hop(request, number, rows, work, dropped, now) for request, number in hops]
@@ -140,6 +144,9 @@ class UssdService:
         else:
             step = self._next(row, hop, request.text)
         return self._save(row, hop, step, request.text, now)
+
+    def _settled(self, row: UssdSession | None, request: UssdRequest) -> bool:
+        return row is not None and (row.ended or self._seen(row, request.text))
 
     def _seen(self, row: UssdSession, text_: str) -> bool:
         """This hop (or an earlier one, arriving late) was already answered."""
