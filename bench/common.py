@@ -74,12 +74,25 @@ def wait_for_http(url: str, timeout: float = 60.0) -> None:
 
 
 @contextmanager
-def process(args: Sequence[str], *, env: Mapping[str, str], ready_url: str, log: Path) -> Iterator[int]:
-    """A server subprocess (its pid), stopped on exit; its output goes to `log`."""
+def process(
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    ready_url: str | None = None,
+    log: Path,
+    ready_text: str = "",
+) -> Iterator[int]:
+    """A subprocess (its pid), stopped on exit; its output goes to `log`. Ready when `ready_url`
+    answers, or when `ready_text` appears in its log (a process without HTTP)."""
     with log.open("ab") as out:
         proc = subprocess.Popen(list(args), env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
         try:
-            wait_for_http(ready_url)
+            if ready_url is not None:
+                wait_for_http(ready_url)
+            else:
+                deadline = time.monotonic() + 60
+                while ready_text not in log.read_text(errors="replace") and time.monotonic() < deadline:
+                    time.sleep(0.1)
             yield proc.pid
         finally:
             proc.terminate()

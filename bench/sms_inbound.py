@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import subprocess
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from common import (
@@ -70,7 +71,15 @@ def measure_app(
         prepare(env)
         serve = [*CLI, "serve", "--port", str(app_port)]
         base = f"http://127.0.0.1:{app_port}"
-        with process(serve, env=env, ready_url=base + "/healthz", log=tmp / "app.log") as pid:
+        with ExitStack() as stack:
+            if args.split:  # web process accepts only; `ureport worker` processes and sends
+                env["UREPORT_PROCESS_INBOX"] = "0"
+                stack.enter_context(
+                    process([*CLI, "worker"], env=env, log=tmp / "worker.log", ready_text="worker started")
+                )
+            pid = stack.enter_context(
+                process(serve, env=env, ready_url=base + "/healthz", log=tmp / "app.log")
+            )
             received = lambda: asyncio.run(count(database_url, RECEIVED)) >= args.messages  # noqa: E731
             load = run_wrk(
                 base + "/channels/africastalking/sms",
@@ -99,6 +108,11 @@ def main() -> None:
     parser.add_argument("--phones", type=int, default=1000)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--database-url", help="a PostgreSQL server to run on (default: SQLite)")
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="web process only accepts (UREPORT_PROCESS_INBOX=0) beside `ureport worker`",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ureport-bench-"))
     with trivial_server(tmp) as (trivial, _):
@@ -108,6 +122,8 @@ def main() -> None:
     with fresh_database(args.database_url, tmp) as database_url:
         load, accepted_rate, processed_rate, rss = measure_app(args, tmp, database_url)
     engine = "PostgreSQL" if args.database_url else "SQLite"
+    topology = "web + worker" if args.split else "one process"
+    print(f"topology: {topology}")
     print(
         f"inbound SMS on {engine}: {args.messages} messages, {args.phones} phones, {args.connections} conns"
     )
