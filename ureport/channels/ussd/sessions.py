@@ -85,7 +85,7 @@ class UssdService:
             fresh = [
                 number for request, number in hops if not self._settled(rows.get(request.session_id), request)
             ]
-            work = await Workspace.load(fresh, self.keyring, now, conn)
+            work = await Workspace.load(fresh, self.keyring, now, conn, regions=self.catalog.regions)
             dropped = await self._dropped(hops, rows, work, now, conn)
             existing = set(rows)
             replies = [self._hop(request, number, rows, work, dropped, now) for request, number in hops]
