@@ -22,6 +22,7 @@ from ureport.settings import Settings
 PG_URL = os.environ.get("UREPORT_TEST_DATABASE_URL", "")
 TABLES = (
     "aggregate_counter",
+    "result_share",
     "ussd_session_event",
     "ussd_session",
     "answer",

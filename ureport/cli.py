@@ -63,6 +63,23 @@ def cmd_polls_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_polls_share_results(args: argparse.Namespace, settings: Settings) -> int:
+    from ureport.aggregates.exports import ExportError
+    from ureport.share_results import share_results
+
+    options = {"question": args.question, "dry_run": args.dry_run}
+    try:
+        shared = _run_db(settings, lambda: share_results(args.slug, k=settings.min_cell, **options))
+    except ExportError as exc:
+        print(f"ureport: {exc}", file=sys.stderr)
+        return 2
+    verb = "would queue" if shared.dry_run else "queued"
+    print(f"{verb} {shared.people} results SMS" + (" (dry run: nothing queued)" if shared.dry_run else ""))
+    if shared.dry_run and shared.sample:
+        print(f"sample: {shared.sample}")
+    return 0
+
+
 def cmd_aggregates_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from ureport.aggregates.results import rebuild
 
@@ -174,6 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--activate", action="store_true", help="make it the active poll")
     load.set_defaults(func=cmd_polls_load)
     polls.add_parser("list", help="list polls").set_defaults(func=cmd_polls_list)
+    share = polls.add_parser("share-results", help="queue one SMS per participant with their results")
+    share.add_argument("slug")
+    share.add_argument(
+        "--question", help="the question whose results are sent (default: the first choice one)"
+    )
+    share.add_argument("--dry-run", action="store_true", help="print the count and a sample; queue nothing")
+    share.set_defaults(func=cmd_polls_share_results)
 
     aggregates = sub.add_parser("aggregates", help="published counts").add_subparsers(
         dest="aggregates", required=True

@@ -307,3 +307,21 @@ class AggregateCounter(Model):
     class Meta:
         table = "aggregate_counter"
         unique_together = (("poll_id", "question_key", "scope", "category"),)
+
+
+class ResultShare(Model):
+    """A participant who was sent a poll's results: `polls share-results` never messages anyone twice."""
+
+    id = fields.BigIntField(primary_key=True)
+    poll: fields.ForeignKeyRelation[Poll] = fields.ForeignKeyField(
+        "models.Poll", related_name="result_shares"
+    )
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="result_shares", on_delete=fields.CASCADE
+    )
+    question_key = fields.CharField(max_length=64)
+    shared_at = fields.DatetimeField()
+
+    class Meta:
+        table = "result_share"
+        unique_together = (("poll", "contact"),)

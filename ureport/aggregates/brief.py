@@ -33,7 +33,7 @@ def _lines(picks: Iterable[tuple[PublishedTable, str, str]]) -> tuple[Line, ...]
     return tuple(line for line in found if line is not None)
 
 
-def _lead(questions: list[Question], key: str | None) -> Question:
+def lead_question(questions: list[Question], key: str | None) -> Question:
     if not questions:
         raise ExportError("this poll has no choice or yes/no questions to brief on")
     if key is None:
@@ -83,7 +83,7 @@ async def district_brief(
     labels = await labels_for(poll, language or poll.default_language)
     lang = labels.language
     questions = await categorical_questions(poll)
-    lead = _lead(questions, question)
+    lead = lead_question(questions, question)
     tables = await _tables(poll, lead, k)
     columns = labels.columns(lead, tables[()])
     blocks = (

@@ -51,7 +51,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "sw": "{district}: majibu ni machache mno kuonyeshwa.",
         "fr": "{district} : trop peu de réponses pour les montrer.",
     },
-    "thanks": {"en": "Thank you!", "sw": "Asante!", "fr": "Merci !"},
 }
 
 
