@@ -49,6 +49,8 @@ SMS_CASES = [
     Case("json body", b'{"from": "+254711000200"}', 415, "", "application/json"),
     Case("undecodable bytes", b"from=%2B254711000200&text=%FF%FE&id=1&to=1&date=2017-05-03T06:04:45Z", 400),
     Case("body over 64 KiB", encoded(**{**GOOD, "text": "x" * 70_000}), 413),
+    Case("gateway id too long", encoded(**{**GOOD, "id": "x" * 200}), 400, "id"),
+    Case("short code too long", encoded(**{**GOOD, "to": "9" * 40}), 400, "to"),
 ]
 
 

@@ -151,18 +151,30 @@ class DeliveryReport:
         )
 
 
+# The longest value each field may carry (the columns that keep them): anything longer is refused
+# here with a 400 naming the field, rather than failing a whole group commit in the database.
+MAX_LENGTHS = {"id": 128, "to": 32, "linkId": 64, "networkCode": 16, "status": 32, "failureReason": 64}
+
+
+def _bounded(field: str, value: str) -> str:
+    limit = MAX_LENGTHS.get(field)
+    if limit is not None and len(value) > limit:
+        raise PayloadError(f"field {field!r} is longer than {limit} characters", field=field)
+    return value
+
+
 def _required(form: Mapping[str, str], field: str, *, allow_empty: bool = False) -> str:
     value = form.get(field)
     if value is None:
         raise PayloadError(f"missing field {field!r}", field=field)
     if not allow_empty and not value.strip():
         raise PayloadError(f"empty field {field!r}", field=field)
-    return value
+    return _bounded(field, value)
 
 
 def _optional(form: Mapping[str, str], field: str) -> str | None:
     value = form.get(field, "").strip()
-    return value or None
+    return _bounded(field, value) or None
 
 
 def _optional_int(form: Mapping[str, str], field: str) -> int | None:

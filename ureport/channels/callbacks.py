@@ -10,6 +10,7 @@ from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from tortoise.exceptions import BaseORMException
 
 from ureport.channels.africastalking import DeliveryReport, SmsInbound
 from ureport.channels.forms import PayloadError, read_form
@@ -42,6 +43,9 @@ def guarded(endpoint: Endpoint) -> Endpoint:
             return _reject(exc.status_code, str(exc))
         except PhoneError as exc:
             return _reject(400, f"field 'from': {exc}")
+        except BaseORMException:  # not stored: the gateway retries, and nothing was lost
+            log.exception("callback could not be stored")
+            return _reject(503, "could not store the message now; try again")
 
     return wrapper
 
