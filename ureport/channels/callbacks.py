@@ -76,17 +76,23 @@ async def accept_sms(state: State, message: SmsInbound) -> None:
     await state.inbox_writer.persist(row)
 
 
+def optional_digest(state: State, phone: str | None) -> str | None:
+    """The digest of a number a notification may carry, for audit rows; None when absent or invalid."""
+    if not phone:
+        return None
+    try:
+        digest: str = state.keyring.digest(normalise_phone(phone, state.settings.default_region))
+    except PhoneError:
+        return None
+    return digest
+
+
 @guarded
 async def delivery_report(request: Request) -> Response:
     """Update the outbox; unknown ids and statuses are logged and still answered 200 (no gateway retries)."""
     state = request.app.state
     report = DeliveryReport.from_form(await read_form(request))
-    digest = None
-    if report.phone:
-        try:
-            digest = state.keyring.digest(normalise_phone(report.phone, state.settings.default_region))
-        except PhoneError:
-            digest = None
+    digest = optional_digest(state, report.phone)
     if report.status is None:
         log.warning("delivery report %s has unknown status %r", report.gateway_id, report.raw_status)
     known = await apply_delivery_report(report, digest)

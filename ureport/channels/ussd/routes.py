@@ -8,14 +8,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from ureport.channels.callbacks import guarded
+from ureport.channels.callbacks import guarded, optional_digest
 from ureport.channels.forms import read_form
 from ureport.channels.ussd.batch import HopBatcher
 from ureport.channels.ussd.payloads import UssdNotification, UssdRequest
 from ureport.channels.ussd.texts import text
 from ureport.clock import utcnow
 from ureport.models import UssdSession, UssdSessionEvent
-from ureport.privacy import PhoneError, normalise_phone
+from ureport.privacy import normalise_phone
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,7 @@ async def ussd_event(request: Request) -> Response:
     """Record the notification once per session (it may come twice); a success closes the session."""
     state = request.app.state
     note = UssdNotification.from_form(await read_form(request))
-    digest = None
-    if note.phone:
-        try:
-            digest = state.keyring.digest(normalise_phone(note.phone, state.settings.default_region))
-        except PhoneError:
-            digest = None
+    digest = optional_digest(state, note.phone)
     event = UssdSessionEvent(
         session_id=note.session_id,
         status=note.status,
