@@ -147,6 +147,8 @@ async def poll_report(poll: Poll, *, k: int, language: str | None = None) -> Rep
         for by in BREAKDOWNS:
             table = published(counts, by, k)
             name = " x ".join(by) or "overall"
+            if not table.rows:  # a breakdown nobody has a category of (no regions loaded) is left out
+                continue
             blocks.append(
                 table_block(table, text(name, labels.language), labels.columns(question, table), labels)
             )

@@ -25,6 +25,8 @@ def latin1(value: str) -> str:
 
 
 def _table(pdf: FPDF, block: Block, language: str, size: float) -> None:
+    if pdf.will_page_break(size * 0.5 * min(len(block.lines) + 2, 6)):  # keep a caption with its table
+        pdf.add_page()
     pdf.set_font("Helvetica", "B", size + 0.5)
     pdf.multi_cell(0, size * 0.5, latin1(block.title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", size)
