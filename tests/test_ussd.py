@@ -11,7 +11,7 @@ from tests.ussd_harness import USSD_URL, UssdPhone, ussd_form
 from ureport.channels.fake_gateway import FakeGateway
 from ureport.channels.forms import PayloadError
 from ureport.channels.ussd.payloads import UssdNotification
-from ureport.models import Answer, FlowRun, UssdSession, UssdSessionEvent
+from ureport.models import Answer, FlowRun, Poll, PollStatus, UssdSession, UssdSessionEvent
 from ureport.settings import Settings
 
 PHONE = "+254711000301"
@@ -171,3 +171,21 @@ async def test_end_of_session_notification_is_recorded_once(
         assert events[0].urn_digest and "254711000301" not in events[0].urn_digest
         assert (await UssdSession.get(id=phone.session_id)).ended
         assert "U-Report\n1. Safe streets" in await phone.dial()  # a finished session offers no "continue"
+
+
+@pytest.mark.anyio
+async def test_registration_without_an_active_poll_finishes_on_the_main_menu(
+    settings: Settings, fake_gateway: FakeGateway
+) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        await Poll.filter(slug="safe-streets").update(status=PollStatus.CLOSED)
+        await app.app.state.catalog.refresh()
+        phone = UssdPhone(app, PHONE)
+        await phone.dial()
+        for given in REGISTER[:-2]:
+            screen = await phone.press(given)
+        assert screen == (
+            "CON Thank you, you are now a U-Reporter! Your first poll is on its way.\n"
+            "U-Report\n1. My details\n2. Stop polls"
+        )
+        assert (await phone.press("1")).startswith("CON My details\n")  # the menu answers

@@ -90,7 +90,7 @@ class Menus:
         if mode in ("set_language", "set_district"):
             self.conversation.set_detail(work, contact, mode.removeprefix("set_"), value)
             hop.language = contact.language
-            return self.main_menu(hop, note=text("saved", hop.language))
+            return self.main_menu(hop, notes=(text("saved", hop.language),))
         if mode == "stop":
             return self.stopped(hop) if value == "yes" else self.main_menu(hop)
         if value == "restart":  # mode "resume"
@@ -115,8 +115,10 @@ class Menus:
         prompt = replies[-1].prompt if replies else None
         texts = tuple(r.text for r in (replies[:-1] if prompt else replies))
         if prompt is None:
-            if not texts and hop.contact.status == ContactStatus.ACTIVE:
-                return self.main_menu(hop)
+            if hop.contact.status == ContactStatus.ACTIVE and (
+                not texts or hop.contact.registered_at == hop.work.now
+            ):  # just registered with no poll to start: the menu, not an END that hangs up on them
+                return self.main_menu(hop, notes=texts)
             return Deck(mode="end", screen_id="end", texts=texts, end=True, language=language)
         question = replies[-1].text
         if prompt.type is QuestionType.LOCATION:
@@ -125,7 +127,7 @@ class Menus:
         options = tuple(Option(n, label, str(n)) for n, label in enumerate(prompt.choices, 1))
         return Deck("flow", prompt.node_id, texts, question, options, free=True, language=language)
 
-    def main_menu(self, hop: Hop, *, note: str | None = None) -> Deck:
+    def main_menu(self, hop: Hop, *, notes: tuple[str, ...] = ()) -> Deck:
         items: list[tuple[str, str]] = []
         active = self.catalog.active
         if active is not None:
@@ -138,7 +140,7 @@ class Menus:
         items += [(text("details", hop.language), "details"), (text("stop", hop.language), "stop")]
         options = tuple(Option(n, label, value) for n, (label, value) in enumerate(items, 1))
         question = text("main", hop.language)
-        return Deck("main", "menu:main", (note,) if note else (), question, options, language=hop.language)
+        return Deck("main", "menu:main", notes, question, options, language=hop.language)
 
     def main_choice(self, hop: Hop, value: str) -> Deck:
         lang = hop.language
