@@ -1,14 +1,15 @@
-"""The background machinery: inbox writer, inbox processor and outbox sender, in the web process or alone."""
+"""The background machinery: inbox writer, inbox processor, outbox sender and USSD session sweeper."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ureport import db
 from ureport.channels.gateway import AfricasTalkingGateway, SmsGateway
+from ureport.channels.ussd.expiry import SessionSweeper
 from ureport.inbound import InboundHandler
 from ureport.inbox import GroupCommitter, InboxProcessor
 from ureport.outbox import Sender
@@ -39,6 +40,7 @@ class Machinery:
     writer: GroupCommitter
     processor: InboxProcessor
     sender: Sender | None
+    sweeper: SessionSweeper = field(default_factory=SessionSweeper)  # expired USSD sessions
 
     @classmethod
     async def build(cls, settings: Settings, keyring: Keyring, gateway: SmsGateway | None) -> Machinery:
@@ -57,13 +59,14 @@ class Machinery:
         return cls(catalog, GroupCommitter(on_commit=processor.wake), processor, sender)
 
     def start(self) -> None:
-        """Process the inbox and send the outbox in the background."""
+        """Process the inbox, send the outbox and delete expired USSD sessions in the background."""
         self.processor.start()
+        self.sweeper.start()
         if self.sender is not None:
             self.sender.start()
 
     async def stop(self) -> None:
-        for task in (self.writer, self.processor, self.sender):
+        for task in (self.writer, self.processor, self.sender, self.sweeper):
             if task is not None:
                 await task.stop()
 
