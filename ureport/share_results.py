@@ -100,7 +100,8 @@ async def participants(poll: Poll) -> list[Contact]:
     """People with a run of the poll who are still opted in and were not yet sent its results."""
     shared = ResultShare.filter(poll_id=poll.id).values("contact_id")
     query = Contact.filter(status=ContactStatus.ACTIVE, urn_cipher__isnull=False, runs__poll_id=poll.id)
-    return await query.exclude(id__in=Subquery(shared)).distinct().order_by("id")
+    # First to join first: the dry run's sample is then the same every time.
+    return await query.exclude(id__in=Subquery(shared)).distinct().order_by("created_at", "id")
 
 
 async def share_results(
