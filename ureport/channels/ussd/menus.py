@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ureport.channels.ussd.screens import BACK, MORE, Deck, Option, layout, prompt_page
 from ureport.channels.ussd.texts import LANGUAGE_NAMES, text
@@ -15,6 +17,8 @@ from ureport.polls import Catalog
 from ureport.workspace import Workspace
 
 CHANNEL = "ussd"
+# Menus that stay valid whatever happened since the drop; a poll's question must still be the one waiting.
+RESTORABLE = frozenset({"main", "details", "set_language", "set_district", "stop"})
 
 
 @dataclass
@@ -70,6 +74,8 @@ class Menus:
             option = deck.option(int(answer))
             if option is None:
                 return Step(deck, page, "invalid")
+            if deck.mode == "resume" and option.value == "continue":
+                return self.resumed(hop, deck)
             return Step(self.choose(hop, deck, option))
         if not deck.free:
             return Step(deck, page, "invalid")
@@ -93,9 +99,7 @@ class Menus:
             return self.main_menu(hop, notes=(text("saved", hop.language),))
         if mode == "stop":
             return self.stopped(hop) if value == "yes" else self.main_menu(hop)
-        if value == "restart":  # mode "resume"
-            return self.replies(hop, self.conversation.restart(work, contact, CHANNEL))
-        return self.resumed(hop)
+        return self.replies(hop, self.conversation.restart(work, contact, CHANNEL))  # "resume": restart
 
     def typed(self, hop: Hop, deck: Deck, given: str) -> Step:
         """Typed input: letters narrow a district list, anything else goes to the poll as over SMS."""
@@ -198,12 +202,21 @@ class Menus:
             return place.code
         return str(place.number) if place.number else place.name
 
-    def resumed(self, hop: Hop) -> Deck:
-        """'Continue where you left off': the dropped session's deck, else the open question."""
+    def resumed(self, hop: Hop, offer: Deck) -> Step:
+        """'Continue where you left off': the dropped session's screen at its page, when it still asks
+        what the run waits for (an SMS may have moved the run on since); else the open question."""
         replies = self.conversation.waiting(hop.work, hop.contact)
-        return self.replies(hop, replies) if replies else self.first(hop)
+        saved = json.loads(offer.extra["dropped"]) if "dropped" in offer.extra else None
+        if saved is not None:
+            deck = Deck.from_json(saved["deck"])
+            waiting = replies[-1].prompt.node_id if replies and replies[-1].prompt else None
+            if deck.mode in RESTORABLE or (deck.mode in ("flow", "district") and deck.screen_id == waiting):
+                return Step(deck, int(saved.get("page", 0)))
+        return Step(self.replies(hop, replies) if replies else self.first(hop))
 
-    def resume_offer(self, hop: Hop) -> Deck:
+    def resume_offer(self, hop: Hop, dropped: dict[str, Any] | None = None) -> Deck:
+        """The offer, carrying the dropped session's state so that continuing restores its screen."""
         lang = hop.language
         items = (Option(1, text("continue", lang), "continue"), Option(2, text("restart", lang), "restart"))
-        return Deck("resume", "menu:resume", (), text("resume", lang), items, language=lang)
+        extra = {"dropped": json.dumps(dropped)} if dropped else {}
+        return Deck("resume", "menu:resume", (), text("resume", lang), items, language=lang, extra=extra)

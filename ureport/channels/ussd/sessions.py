@@ -7,6 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -38,6 +39,7 @@ SESSION_FIELDS = (
     "updated_at",
     "expires_at",
 )
+Dropped = dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]]  # (contact, run) -> the session's state
 SESSION_MINUTES = 3  # AT ends a session after 180 s at most; past that the row only serves "continue"
 
 
@@ -111,16 +113,18 @@ class UssdService:
         work: Workspace,
         now: datetime,
         conn: BaseDBAsyncClient,
-    ) -> set[tuple[uuid.UUID, uuid.UUID]]:
-        """(contact, run) of recent sessions left unfinished, for the phones dialling a new session."""
+    ) -> Dropped:
+        """The last screen of recent sessions left unfinished, by (contact, run), for the phones
+        dialling a new session."""
         runs = [work.open_run(work.contact(n)) for r, n in hops if r.session_id not in rows]
         contacts = [run.contact_id for run in runs if run is not None]  # type: ignore[attr-defined]
         if not contacts:
-            return set()
+            return {}
         query = UssdSession.filter(
             contact_id__in=contacts, ended=False, updated_at__gte=now - self.resume_window
-        )
-        return set(await query.using_db(conn).values_list("contact_id", "run_id"))
+        ).order_by("updated_at")  # the latest wins
+        found = await query.using_db(conn).values_list("contact_id", "run_id", "state")
+        return {(contact, run): state for contact, run, state in found}
 
     def _hop(
         self,
@@ -128,7 +132,7 @@ class UssdService:
         number: str,
         rows: dict[str, UssdSession],
         work: Workspace,
-        dropped: set[tuple[uuid.UUID, uuid.UUID]],
+        dropped: Dropped,
         now: datetime,
     ) -> Reply:
         row = rows.get(request.session_id)
@@ -154,7 +158,7 @@ class UssdService:
         return text_ == consumed or consumed.startswith(text_ + "*") or (text_ == "" and row.hops > 0)
 
     def _open(
-        self, request: UssdRequest, hop: Hop, dropped: set[tuple[uuid.UUID, uuid.UUID]], now: datetime
+        self, request: UssdRequest, hop: Hop, dropped: Dropped, now: datetime
     ) -> tuple[UssdSession, Step]:
         """A new session: offer to continue a dropped one, else the first screen."""
         contact = hop.contact
@@ -169,7 +173,7 @@ class UssdService:
         )
         run = hop.work.open_run(contact)
         if run is not None and (contact.id, run.id) in dropped:
-            return row, Step(self.menus.resume_offer(hop))
+            return row, Step(self.menus.resume_offer(hop, dropped[(contact.id, run.id)]))
         return row, Step(self.menus.first(hop))
 
     def _next(self, row: UssdSession, hop: Hop, text_: str) -> Step:
