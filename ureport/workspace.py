@@ -37,6 +37,10 @@ CONTACT_FIELDS = (
     "help_sent_at",
 )
 RUN_FIELDS = ("status", "state", "expires_at", "exited_at", "updated_at")
+# What a batch reads or writes back: building rows (datetimes parsed) costs more than the query, and
+# every field written back must be loaded (updated_at is always set before a write, never read).
+CONTACT_LOADED = ("id", *CONTACT_FIELDS)
+RUN_LOADED = ("id", "contact_id", "poll_id", "status", "state", "expires_at", "exited_at")
 ANSWER_FIELDS = (
     "category",
     "value",
@@ -102,7 +106,7 @@ class Workspace:
         """Read every contact of these numbers (under any key version), their open runs and past polls."""
         work = cls(keyring, now, regions=regions or {})
         digests = {d: n for n in set(numbers) for d in keyring.digests(n)}
-        query = Contact.filter(urn_digest__in=list(digests)).using_db(conn)
+        query = Contact.filter(urn_digest__in=list(digests)).only(*CONTACT_LOADED).using_db(conn)
         if conn.capabilities.dialect == "postgres":  # several workers: one batch per contact at a time
             query = query.select_for_update()
         for contact in await query:
@@ -110,6 +114,7 @@ class Workspace:
         ids = [c.id for c in work.contacts.values()]
         if ids:
             runs = FlowRun.filter(contact_id__in=ids, status=RunStatus.ACTIVE).order_by("created_at")
+            runs = runs.only(*RUN_LOADED)
             for run in await runs.using_db(conn):
                 work.open_runs[run.contact_id] = run  # type: ignore[attr-defined]
             taken = FlowRun.filter(contact_id__in=ids).using_db(conn).values_list("contact_id", "poll_id")

@@ -40,6 +40,8 @@ SESSION_FIELDS = (
     "expires_at",
 )
 Dropped = dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]]  # (contact, run) -> the session's state
+# What a hop reads: the rest is always set before a write (building rows costs more than the query).
+SESSION_LOADED = ("id", "urn_digest", "path_cipher", "hops", "state", "screen", "screen_id", "ended")
 SESSION_MINUTES = 3  # AT ends a session after 180 s at most; past that the row only serves "continue"
 
 
@@ -79,7 +81,8 @@ class UssdService:
         await self._refresh()
         now = utcnow()
         async with in_transaction() as conn:
-            query = UssdSession.filter(id__in=list({r.session_id for r, _ in hops})).using_db(conn)
+            ids = list({r.session_id for r, _ in hops})
+            query = UssdSession.filter(id__in=ids).only(*SESSION_LOADED).using_db(conn)
             if conn.capabilities.dialect == "postgres":  # two workers, one session: one hop at a time
                 query = query.select_for_update()
             rows: dict[str, UssdSession] = {row.id: row for row in await query}
@@ -90,13 +93,17 @@ class UssdService:
             work = await Workspace.load(fresh, self.keyring, now, conn, regions=self.catalog.regions)
             dropped = await self._dropped(hops, rows, work, now, conn)
             existing = set(rows)
-            replies = [self._hop(request, number, rows, work, dropped, now) for request, number in hops]
-            touched = [row for row in rows.values() if row.updated_at == now]
+            replies, touched = [], {}
+            for request, number in hops:
+                reply, row = self._hop(request, number, rows, work, dropped, now)
+                replies.append(reply)
+                if row is not None:
+                    touched[row.id] = row
             await work.flush(conn)  # contacts first: sessions refer to them
-            created = [row for row in touched if row.id not in existing]
+            created = [row for row in touched.values() if row.id not in existing]
             if created:
                 await UssdSession.bulk_create(created, using_db=conn)
-            changed = [row for row in touched if row.id in existing]
+            changed = [row for row in touched.values() if row.id in existing]
             if changed:
                 await update_rows(UssdSession, changed, SESSION_FIELDS, conn)
         return replies
@@ -134,20 +141,21 @@ class UssdService:
         work: Workspace,
         dropped: Dropped,
         now: datetime,
-    ) -> Reply:
+    ) -> tuple[Reply, UssdSession | None]:
+        """The reply, and the session row when this hop changed it."""
         row = rows.get(request.session_id)
         if row is not None and row.urn_digest not in self.keyring.digests(number):
             log.warning("USSD session %s reused by another phone: refused", request.session_id)
-            return Reply("END " + text("session_error", None), "error")
+            return Reply("END " + text("session_error", None), "error"), None
         if row is not None and (row.ended or self._seen(row, request.text)):
-            return Reply(row.screen, row.screen_id)  # a retry: same screen, nothing recorded twice
+            return Reply(row.screen, row.screen_id), None  # a retry: same screen, nothing recorded twice
         hop = Hop(work, work.contact(number), None)
         if row is None:
             row, step = self._open(request, hop, dropped, now)
             rows[row.id] = row
         else:
             step = self._next(row, hop, request.text)
-        return self._save(row, hop, step, request.text, now)
+        return self._save(row, hop, step, request.text, now), row
 
     def _settled(self, row: UssdSession | None, request: UssdRequest) -> bool:
         return row is not None and (row.ended or self._seen(row, request.text))
