@@ -72,11 +72,13 @@ def measure_app(
         serve = [*CLI, "serve", "--port", str(app_port)]
         base = f"http://127.0.0.1:{app_port}"
         with ExitStack() as stack:
-            if args.split:  # web process accepts only; `ureport worker` processes and sends
+            if args.split:  # web process accepts only; `ureport worker`s process and send
                 env["UREPORT_PROCESS_INBOX"] = "0"
-                stack.enter_context(
-                    process([*CLI, "worker"], env=env, log=tmp / "worker.log", ready_text="worker started")
-                )
+                for n in range(args.split):
+                    log = tmp / f"worker{n}.log"
+                    stack.enter_context(
+                        process([*CLI, "worker"], env=env, log=log, ready_text="worker started")
+                    )
             pid = stack.enter_context(
                 process(serve, env=env, ready_url=base + "/healthz", log=tmp / "app.log")
             )
@@ -110,8 +112,10 @@ def main() -> None:
     parser.add_argument("--database-url", help="a PostgreSQL server to run on (default: SQLite)")
     parser.add_argument(
         "--split",
-        action="store_true",
-        help="web process only accepts (UREPORT_PROCESS_INBOX=0) beside `ureport worker`",
+        type=int,
+        default=0,
+        metavar="N",
+        help="web process only accepts (UREPORT_PROCESS_INBOX=0) beside N `ureport worker` processes",
     )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ureport-bench-"))
@@ -122,7 +126,7 @@ def main() -> None:
     with fresh_database(args.database_url, tmp) as database_url:
         load, accepted_rate, processed_rate, rss = measure_app(args, tmp, database_url)
     engine = "PostgreSQL" if args.database_url else "SQLite"
-    topology = "web + worker" if args.split else "one process"
+    topology = f"web + {args.split} worker(s)" if args.split else "one process"
     print(f"topology: {topology}")
     print(
         f"inbound SMS on {engine}: {args.messages} messages, {args.phones} phones, {args.connections} conns"

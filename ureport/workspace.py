@@ -108,7 +108,8 @@ class Workspace:
         digests = {d: n for n in set(numbers) for d in keyring.digests(n)}
         query = Contact.filter(urn_digest__in=list(digests)).only(*CONTACT_LOADED).using_db(conn)
         if conn.capabilities.dialect == "postgres":  # several workers: one batch per contact at a time
-            query = query.select_for_update()
+            # Locked in id order, so two workers whose batches share contacts can never deadlock.
+            query = query.select_for_update().order_by("id")
         for contact in await query:
             work._adopt(contact, digests[contact.urn_digest])
         ids = [c.id for c in work.contacts.values()]
