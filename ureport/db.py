@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,25 @@ async def update_rows(
         + [pk.to_db_value(obj.pk, obj)]
         for obj in objects
     ]
+    await conn.execute_many(sql, values)
+
+
+async def insert_rows(model: type[Model], rows: Sequence[Mapping[str, Any]], conn: BaseDBAsyncClient) -> None:
+    """One prepared INSERT executed for every row (executemany), from plain column values.
+
+    Building a Tortoise object per row costs more than the insert itself on the hot path (replies);
+    values go through each field's own to_db_value, exactly as the ORM would write them.
+    """
+    if not rows:
+        return
+    meta = model._meta
+    names = list(rows[0])
+    columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
+    postgres = conn.capabilities.dialect == "postgres"
+    marks = ", ".join(f"${i}" if postgres else "?" for i in range(1, len(names) + 1))
+    sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({marks})'  # noqa: S608
+    fields = [meta.fields_map[name] for name in names]
+    values = [[f.to_db_value(row[n], model) for f, n in zip(fields, names, strict=True)] for row in rows]
     await conn.execute_many(sql, values)
 
 

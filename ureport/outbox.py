@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -16,7 +18,7 @@ from ureport.channels.africastalking import DeliveryReport, OutStatus, advance
 from ureport.channels.gateway import RecipientOutcome, RecipientResult, SendError, SmsGateway
 from ureport.channels.segments import sms_segments
 from ureport.clock import utcnow
-from ureport.db import update_rows
+from ureport.db import insert_rows, update_rows
 from ureport.models import Contact, ContactStatus, DeliveryReportLog, OutboundMessage, OutboxStatus
 from ureport.privacy import Keyring
 
@@ -40,20 +42,26 @@ OUTBOX_FIELDS = (
 
 def new_message(
     contact: Contact, text: str, *, now: datetime, in_reply_to: int | None = None
-) -> OutboundMessage:
-    """An unsaved outbox row addressed to `contact`, with its SMS segment count."""
+) -> dict[str, Any]:
+    """The column values of a queued outbox row addressed to `contact`, with its SMS segment count."""
     segments = sms_segments(text)
-    return OutboundMessage(
-        contact_id=contact.id,
-        urn_cipher=contact.urn_cipher,
-        text=text,
-        status=OutboxStatus.QUEUED,
-        encoding=segments.encoding,
-        parts=segments.parts,
-        next_attempt_at=now,
-        in_reply_to_id=in_reply_to,
-        created_at=now,
-    )
+    return {
+        "contact_id": contact.id,
+        "urn_cipher": contact.urn_cipher,
+        "text": text,
+        "status": OutboxStatus.QUEUED,
+        "encoding": segments.encoding,
+        "parts": segments.parts,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "in_reply_to_id": in_reply_to,
+        "created_at": now,
+    }
+
+
+async def queue(messages: Sequence[Mapping[str, Any]], conn: BaseDBAsyncClient) -> None:
+    """Write queued messages (from new_message) in the caller's transaction; the sender picks them up."""
+    await insert_rows(OutboundMessage, messages, conn)
 
 
 def backoff(attempts: int) -> timedelta:

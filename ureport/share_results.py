@@ -22,8 +22,8 @@ from ureport.aggregates.results import question_counts
 from ureport.aggregates.tables import PublishedTable
 from ureport.aggregates.texts import text
 from ureport.clock import utcnow
-from ureport.models import Contact, ContactStatus, Location, OutboundMessage, Poll, Question, ResultShare
-from ureport.outbox import new_message
+from ureport.models import Contact, ContactStatus, Location, Poll, Question, ResultShare
+from ureport.outbox import new_message, queue
 
 BATCH = 500  # people per transaction: a failure part-way leaves whole batches recorded, never half of one
 
@@ -126,5 +126,5 @@ async def share_results(
             ]
             await ResultShare.bulk_create(shares, using_db=conn)
             messages = [new_message(c, figures.sms(c.language, c.district_id), now=now) for c in chunk]  # type: ignore[attr-defined]
-            await OutboundMessage.bulk_create(messages, using_db=conn)
+            await queue(messages, conn)
     return Shared(len(people), sample, dry_run=False)

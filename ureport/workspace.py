@@ -15,10 +15,11 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from ureport import outbox
 from ureport.aggregates import counters
 from ureport.db import update_rows
 from ureport.flows.model import ANSWERED
-from ureport.models import Answer, Contact, ContactStatus, FlowRun, OutboundMessage, RunStatus
+from ureport.models import Answer, Contact, ContactStatus, FlowRun, RunStatus
 from ureport.outbox import new_message
 from ureport.privacy import Keyring
 
@@ -91,7 +92,7 @@ class Workspace:
     _new_runs: dict[uuid.UUID, FlowRun] = field(default_factory=dict)
     _dirty_runs: dict[uuid.UUID, FlowRun] = field(default_factory=dict)
     _answers: dict[tuple[uuid.UUID, str], Answer] = field(default_factory=dict)
-    _outbox: list[OutboundMessage] = field(default_factory=list)
+    _outbox: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     async def load(
@@ -227,5 +228,4 @@ class Workspace:
                 using_db=conn,
             )
         await counters.apply(self._counts, conn)
-        if self._outbox:
-            await OutboundMessage.bulk_create(self._outbox, using_db=conn)
+        await outbox.queue(self._outbox, conn)
