@@ -63,11 +63,20 @@ class Conversation:
     def __init__(self, catalog: Catalog, *, region: str) -> None:
         self.catalog = catalog
         self.region = region
+        self._keywords: tuple[str, Keywords] | None = None
+
+    @property
+    def keywords(self) -> Keywords:
+        """The registration flow's keywords, indexed once per version of the flow (not per message)."""
+        flow = self.catalog.registration
+        if self._keywords is None or self._keywords[0] != flow.version:
+            self._keywords = (flow.version, Keywords.of(flow))
+        return self._keywords[1]
 
     def handle(self, work: Workspace, contact: Contact, text: str, *, channel: str) -> list[engine.MsgOut]:
         contact.last_seen_at = work.now
         work.touch(contact)
-        keyword = Keywords.of(self.catalog.registration).classify(text)
+        keyword = self.keywords.classify(text)
         if keyword is not None and keyword[0] == "stop":
             return self._stop(work, contact, keyword[1])
         if keyword is not None:
