@@ -38,13 +38,13 @@ def test_two_instances_answer_alternate_hops(
         screens = []
         for hop in range(len(HOPS) + 1):
             form = ussd_form("ATUid_two_instances", PHONE, "*".join(inputs))
-            response = httpx.post(urls[hop % 2] + USSD_URL, data=form, timeout=10)
+            response = httpx.post(urls[hop % 2] + USSD_URL, data=form, timeout=30)
             assert response.status_code == 200
             screens.append(response.text)
             if hop < len(HOPS):
                 inputs.append(HOPS[hop])
         # the same hop again, on the other instance: the same screen
-        again = httpx.post(urls[len(HOPS) % 2 - 1] + USSD_URL, data=form, timeout=10)
+        again = httpx.post(urls[len(HOPS) % 2 - 1] + USSD_URL, data=form, timeout=30)
     assert again.text == screens[-1]
     assert all(s.startswith("CON ") for s in screens[:-1]), screens
     assert screens[-1].startswith("END Asante!"), screens  # Kiswahili was chosen at hop 7
