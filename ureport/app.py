@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,7 +23,7 @@ from ureport.channels.ussd.sessions import UssdService
 from ureport.db import tortoise_config
 from ureport.privacy import install_log_masking
 from ureport.settings import Settings
-from ureport.web import results, simulator
+from ureport.web import pages, results, simulator
 from ureport.worker import Machinery, default_gateway
 
 log = logging.getLogger(__name__)
@@ -61,10 +63,12 @@ def create_app(
                 await app.state.ussd.stop()
                 await machinery.stop()
 
-    routes = [Route("/healthz", healthz), *callbacks.routes, *ussd.routes, *results.routes]
+    routes = [Route("/healthz", healthz), *callbacks.routes, *ussd.routes, *results.routes, *pages.routes]
     if demo_gateway is not None:
         routes += simulator.routes
-    app = Starlette(routes=routes, lifespan=lifespan)
+    # Pages and JSON travel compressed: many readers are on 2G/3G (bodies under 1 KB are left as they are).
+    middleware = [Middleware(GZipMiddleware, minimum_size=1000)]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     app.state.keyring = keyring
     app.state.demo_gateway = demo_gateway

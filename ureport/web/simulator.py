@@ -85,5 +85,4 @@ async def send(request: Request) -> Response:
 routes = [
     Route("/simulator", page, methods=["GET"]),
     Route("/simulator", send, methods=["POST"]),
-    Route("/", lambda request: RedirectResponse("/simulator"), methods=["GET"]),  # until the dashboard lands
 ]

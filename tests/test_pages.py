@@ -1,0 +1,151 @@
+"""The public pages: every language (Arabic right to left), negotiation order, suppressed numbers shown
+as the mark, drafts hidden, SVG with text alternatives, and the weight of a page on a slow link."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import pytest
+
+from tests import results_people
+from tests.harness import Harness, running_app
+from ureport.channels.fake_gateway import FakeGateway
+from ureport.models import Poll, PollStatus
+from ureport.settings import Settings
+from ureport.web import i18n
+
+pytestmark = pytest.mark.anyio
+
+TABS = ("all", "age", "sex", "location")
+# The tests read text a visitor reads, in each language: the poll list heading on the dashboard.
+POLLS_HEADING = {"en": "Polls", "fr": "Sondages", "sw": "Kura za maoni", "ar": "استطلاعات الرأي"}
+
+
+async def _get(app: Harness, url: str, **headers: str) -> str:
+    response = await app.client.get(url, headers=headers)
+    assert response.status_code == 200, response.text[:300]
+    assert response.headers["content-type"].startswith("text/html")
+    return response.text
+
+
+async def test_pages_render_in_every_language(settings: Settings, fake_gateway: FakeGateway) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        await results_people.answer(app)
+        for lang in i18n.LANGUAGES:
+            home = await _get(app, f"/?lang={lang}")
+            direction = "rtl" if lang == "ar" else "ltr"
+            assert f'<html lang="{lang}" dir="{direction}">' in home
+            assert f"<h2>{POLLS_HEADING[lang]}</h2>" in home
+            assert 'href="/polls/safe-streets"' in home
+            for tab in TABS:
+                page = await _get(app, f"/polls/safe-streets?tab={tab}&lang={lang}")
+                assert f'dir="{direction}"' in page
+                assert 'aria-current="page"' in page
+                assert 'href="/polls/safe-streets/results.json"' in page
+
+
+async def test_language_from_query_then_cookie_then_accept_language(
+    settings: Settings, fake_gateway: FakeGateway
+) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        assert '<html lang="en"' in await _get(app, "/")
+        assert '<html lang="sw"' in await _get(app, "/", **{"Accept-Language": "de;q=1, sw;q=0.8, fr;q=0.5"})
+        response = await app.client.get("/?lang=fr", headers={"Accept-Language": "sw"})
+        assert '<html lang="fr"' in response.text
+        assert response.cookies.get("lang") == "fr"  # the client now carries the cookie
+        assert '<html lang="fr"' in await _get(app, "/", **{"Accept-Language": "sw"})
+        assert '<html lang="ar"' in await _get(app, "/?lang=ar", **{"Accept-Language": "sw"})
+        app.client.cookies.clear()
+        assert '<html lang="en"' in await _get(app, "/?lang=xx", **{"Accept-Language": "xx"})
+
+
+def test_negotiation_order() -> None:
+    assert i18n.negotiate({"lang": "sw"}, {"lang": "fr"}, "ar") == "sw"
+    assert i18n.negotiate({"lang": "zz"}, {"lang": "fr"}, "ar") == "fr"
+    assert i18n.negotiate({}, {"lang": "zz"}, "ar-EG,en;q=0.5") == "ar"
+    assert i18n.negotiate({}, {}, "en;q=0.2, fr-CA;q=0.9") == "fr"
+    assert i18n.negotiate({}, {}, "fr;q=0") == "en"
+
+
+def _numbers_in_cells(page: str) -> list[str]:
+    return re.findall(r'<td class="n">([^<]*)', page)
+
+
+async def test_suppressed_values_are_shown_as_the_mark(settings: Settings, fake_gateway: FakeGateway) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        await results_people.answer(app)  # 6 Nairobi "always", 2 Mombasa "never", 1 Mombasa "sometimes"
+        data = (await app.client.get("/polls/safe-streets/results.json")).json()
+        overall = data["questions"][0]["tables"]["all"]
+        assert overall["cells"][0] == [6, None, None]  # published 6; 1 and 2 hidden
+        page = await _get(app, "/polls/safe-streets?tab=all")
+        cells = _numbers_in_cells(page)
+        assert "6 " in cells and "x" in cells
+        assert not {"1", "2", "3"} & {c.split(" ")[0] for c in cells}  # the raw small numbers never appear
+        location = await _get(app, "/polls/safe-streets?tab=location")
+        assert "Mombasa: x" in location  # the map tile's text alternative
+        assert "hatch" in location
+
+
+async def test_draft_and_registration_are_not_public(settings: Settings, fake_gateway: FakeGateway) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        await Poll.filter(slug="safe-streets").update(status=PollStatus.DRAFT)
+        assert (await app.client.get("/polls/safe-streets")).status_code == 404
+        assert (await app.client.get("/polls/registration")).status_code == 404
+        assert (await app.client.get("/polls/nope")).status_code == 404
+        assert "/polls/safe-streets" not in await _get(app, "/")
+
+
+async def test_charts_have_text_alternatives(settings: Settings, fake_gateway: FakeGateway) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        await results_people.answer(app)
+        for tab in TABS:
+            page = await _get(app, f"/polls/safe-streets?tab={tab}")
+            svgs = re.findall(r"<svg[^>]*>(?:(?!</svg>).)*</svg>", page, flags=re.S)
+            assert svgs, tab
+            for svg in svgs:
+                assert 'role="img"' in svg
+                labelled = re.search(r'aria-labelledby="([^"]+)"', svg)
+                assert labelled and f'<title id="{labelled.group(1)}">' in svg
+            assert page.count("<figure>") == page.count("<figcaption") >= 1
+            assert "<table>" in page  # the table alternative next to every chart
+
+
+async def test_pages_are_light_over_a_slow_link(settings: Settings, fake_gateway: FakeGateway) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        await results_people.answer(app)
+        for url in ["/", *(f"/polls/safe-streets?tab={tab}" for tab in TABS)]:
+            response = await app.client.get(url, headers={"Accept-Encoding": "gzip"})
+            assert response.headers.get("content-encoding") == "gzip", url
+            size = len(gzip.compress(response.content))
+            assert size < 50_000, (url, size)
+            assert not re.search(r"""(src|href)=["']?(https?:)?//""", response.text), url  # no external asset
+            assert "<script" not in response.text
+
+
+async def test_the_dashboard_links_to_the_simulator_only_in_demo(
+    settings: Settings, fake_gateway: FakeGateway
+) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        assert 'href="/simulator"' not in await _get(app, "/")
+        app.app.state.demo_gateway = fake_gateway
+        assert 'href="/simulator"' in await _get(app, "/")
+
+
+def test_charts_mirror_for_right_to_left_and_name_every_tile() -> None:
+    from ureport.web import charts
+
+    bars = (charts.Bar("Yes", 60.0, "60%"), charts.Bar("No", None, "x"))
+    ltr = charts.bar_chart([charts.Group("", bars)], title="Q", chart_id="c")
+    rtl = charts.bar_chart([charts.Group("", bars)], title="Q", chart_id="c", rtl=True)
+    assert 'direction="ltr"' in ltr and 'direction="rtl"' in rtl
+    assert '<rect x="0"' in ltr and '<rect x="0"' not in rtl  # bars grow from the right in Arabic
+    assert '<desc id="c-d">Yes: 60%; No: x</desc>' in ltr
+    assert charts.abbreviations(["Kisii", "Kisumu", "Kisii"]) == ["Kis", "Kiu", "Kii"]
+
+
+async def test_an_empty_service_has_a_dashboard(settings: Settings, fake_gateway: FakeGateway) -> None:
+    async with running_app(settings, fake_gateway, demo=False) as app:
+        home = await _get(app, "/?lang=sw")
+        assert "Bado hakuna kura ya maoni iliyochapishwa." in home  # no poll yet
+        assert "Bado hakuna mtu" in home  # nobody has joined

@@ -1,0 +1,216 @@
+"""What the public pages show, built from published JSON only (poll_results, engagement): every number
+here was suppressed before it arrived, and a hidden one stays the suppression mark."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+
+from ureport.web import charts
+from ureport.web.i18n import _, number, percent, pick, whole_percent
+
+# Tabs like U-Report's: the tab's key in the URL, and the published table it reads.
+TABS = {"all": "all", "age": "age_band", "sex": "sex", "location": "district"}
+
+
+def tab_label(tab: str) -> str:
+    return {"all": _("All"), "age": _("Age"), "sex": _("Sex"), "location": _("Location")}[tab]
+
+
+def tab_caption(tab: str) -> str:
+    return {
+        "all": _("All answers"),
+        "age": _("Answers by age"),
+        "sex": _("Answers by sex"),
+        "location": _("Answers by district"),
+    }[tab]
+
+
+def group_label(dimension: str) -> str:
+    names = {"all": _("Group"), "age_band": _("Age"), "sex": _("Sex"), "district": _("District")}
+    return names.get(dimension, dimension)
+
+
+def category_label(key: str) -> str:
+    """Labels for the categories the platform itself defines (sex choices, fallbacks)."""
+    known = {
+        "female": _("Female"),
+        "male": _("Male"),
+        "other_sex": _("Other"),
+        "other": _("Other answers"),
+        "answered": _("Answered"),
+        "people": _("People"),
+        "none": _("Nobody yet"),
+    }
+    return known.get(key, key)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    count: str
+    share: str | None  # a formatted percentage next to the count, when the table has one
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    label: str
+    cells: tuple[Cell, ...]
+    total: str
+
+
+@dataclass(frozen=True, slots=True)
+class TableView:
+    caption: str
+    row_header: str
+    columns: tuple[str, ...]
+    rows: tuple[Row, ...]
+
+
+def table_view(
+    table: Mapping[str, Any],
+    *,
+    caption: str,
+    row_header: str,
+    columns: Sequence[str],
+    rows: Sequence[str],
+    shares: bool = True,
+) -> TableView:
+    """A published table as text: counts and row percentages, hidden numbers as the mark."""
+    body = []
+    for i, label in enumerate(rows):
+        cells = tuple(
+            Cell(number(n), percent(p) if shares and p is not None else None)
+            for n, p in zip(table["cells"][i], table["row_percentages"][i], strict=True)
+        )
+        body.append(Row(label, cells, number(table["row_totals"][i])))
+    return TableView(caption, row_header, tuple(columns), tuple(body))
+
+
+def _share_bars(table: Mapping[str, Any], row: int, columns: Sequence[str]) -> tuple[charts.Bar, ...]:
+    shares = table["row_percentages"][row]
+    cells = table["cells"][row]
+    return tuple(
+        charts.Bar(label, share, percent(share) if share is not None else number(cells[j]))
+        for j, (label, share) in enumerate(zip(columns, shares, strict=True))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionView:
+    key: str
+    text: str
+    text_lang: str
+    chart: Markup | None
+    map: Markup | None
+    table: TableView | None
+    words: tuple[tuple[str, str], ...]
+    answered: str
+
+
+def _columns(question: Mapping[str, Any], table: Mapping[str, Any], lang: str) -> list[str]:
+    declared = {c["id"]: pick(c["label"], lang)[0] for c in question["categories"]}
+    return [declared.get(key) or category_label(key) for key in table["columns"]]
+
+
+def question_view(question: Mapping[str, Any], tab: str, *, lang: str, rtl: bool) -> QuestionView:
+    """One question on one tab: a chart (bars, or the district map) and the table it is drawn from."""
+    text, text_lang = pick(question["text"], lang)
+    overall = question["tables"]["all"]
+    answered = number(overall["total"])
+    if question["type"] == "text":
+        words = tuple((w["word"], number(w["people"])) for w in question["words"])
+        return QuestionView(question["key"], text, text_lang, None, None, None, words, answered)
+    dimension = TABS[tab]
+    table = question["tables"][dimension]
+    columns = _columns(question, table, lang)
+    chart_id = f"q-{question['key']}-{tab}"
+    rows = [_("Everyone")] if dimension == "all" else [category_label(r) for r in table["row_labels"]]
+    chart: Markup | None = None
+    tile_map: Markup | None = None
+    if dimension == "district":  # 47 groups of bars would be a wall: the map and the table say it better
+        tile_map = district_map(table, rows, columns, chart_id=chart_id, rtl=rtl)
+    else:
+        labels = [""] if dimension == "all" else rows
+        groups = [charts.Group(labels[i], _share_bars(table, i, columns)) for i in range(len(rows))]
+        chart = charts.bar_chart(groups, title=text, chart_id=chart_id, rtl=rtl)
+    view = table_view(
+        table, caption=tab_caption(tab), row_header=group_label(dimension), columns=columns, rows=rows
+    )
+    return QuestionView(question["key"], text, text_lang, chart, tile_map, view, (), answered)
+
+
+def district_map(
+    table: Mapping[str, Any], names: Sequence[str], columns: Sequence[str], *, chart_id: str, rtl: bool
+) -> Markup | None:
+    """The share of each district answering the first category, as a tile grid."""
+    if not names or not columns:
+        return None
+    tiles = []
+    for i, name in enumerate(names):
+        share = table["row_percentages"][i][0]
+        hidden = table["cells"][i][0] is None or table["row_totals"][i] is None
+        text = percent(share) if share is not None else ("x" if hidden else "–")
+        tiles.append(charts.Tile(name, share, text, hidden))
+    title = _("Share answering “%(answer)s”, by district") % {"answer": columns[0]}
+    return charts.tile_map(tiles, title=title, chart_id=f"{chart_id}-map", rtl=rtl)
+
+
+@dataclass(frozen=True, slots=True)
+class EngagementView:
+    opted_in: str
+    tables: tuple[tuple[TableView, Markup | None], ...]
+
+
+def engagement_view(
+    data: Mapping[str, Any], district_names: Mapping[str, str], *, rtl: bool
+) -> EngagementView:
+    """Who takes part, by sex, age band and district: bars for the short tables, a table for all."""
+    views = []
+    for dimension in ("sex", "age_band", "district"):
+        table = data["tables"][dimension]
+        labels = [district_names.get(r) or category_label(r) for r in table["rows"]]
+        caption = {
+            "sex": _("Young people taking part, by sex"),
+            "age_band": _("Young people taking part, by age"),
+            "district": _("Young people taking part, by district"),
+        }[dimension]
+        view = table_view(
+            table,
+            caption=caption,
+            row_header=group_label(dimension),
+            columns=[_("People")],
+            rows=labels,
+            shares=False,
+        )
+        chart = None
+        if dimension != "district":
+            bars = tuple(
+                charts.Bar(label, percent_of(table, i), number(table["cells"][i][0]))
+                for i, label in enumerate(labels)
+            )
+            chart = charts.bar_chart(
+                [charts.Group("", bars)], title=caption, chart_id=f"e-{dimension}", rtl=rtl
+            )
+        views.append((view, chart))
+    return EngagementView(number(data["opted_in"]), tuple(views))
+
+
+def percent_of(table: Mapping[str, Any], row: int) -> float | None:
+    """A one-column table's row as a share of its published grand total (bar length only)."""
+    cell, total = table["cells"][row][0], table["total"]
+    if cell is None or not total:
+        return None
+    return float(100 * cell / total)
+
+
+def map_legend() -> list[tuple[str, str]]:
+    """The map's colours in words: one step per 20 points, hidden districts, districts with no answer."""
+    steps = [
+        (colour, f"{whole_percent(20.0 * i)}–{whole_percent(20.0 * (i + 1))}")
+        for i, colour in enumerate(charts.RAMP)
+    ]
+    hatch = "repeating-linear-gradient(45deg, #d9d9d9 0 3px, #767676 3px 5px)"
+    return [*steps, (hatch, _("x: hidden")), ("#f2f2f2", _("no answers"))]
