@@ -27,6 +27,15 @@ ARGS = [
     "--no-first-run",
 ]
 
+# No group below the threshold, so the map shows shades (hatched districts are tested in test_pages).
+PEOPLE = [
+    *[("2005", "1", "Nairobi", "1")] * 6,
+    *[("2004", "2", "Kisumu", "1")] * 5,
+    *[("2006", "1", "Kisumu", "3")] * 5,
+    *[("2003", "1", "Nakuru", "2")] * 6,
+    *[("2007", "2", "Nakuru", "1")] * 6,
+]
+
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright for browser tests")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="apt-get install chromium")
 
@@ -34,7 +43,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="apt-get ins
 async def _seed(settings: Settings, gateway: FakeGateway) -> None:
     """People join and answer through the real app, so the pages have published numbers to show."""
     async with running_app(settings, gateway) as app:
-        await results_people.answer(app)
+        await results_people.answer(app, PEOPLE)
 
 
 def test_a_visitor_reads_a_poll_in_arabic(

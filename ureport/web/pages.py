@@ -56,6 +56,7 @@ def _render(request: Request, name: str, context: dict[str, Any], lang: str) -> 
     }
     response = templates.TemplateResponse(request, name, base | context)
     response.headers["Vary"] = "Accept-Language, Cookie"
+    response.headers["Content-Language"] = lang
     if request.query_params.get("lang") == lang:  # an explicit choice is remembered
         response.set_cookie(i18n.COOKIE, lang, max_age=COOKIE_SECONDS, httponly=True, samesite="lax")
     return response
