@@ -21,6 +21,7 @@ from ureport.channels.ussd import routes as ussd
 from ureport.channels.ussd.batch import HopBatcher
 from ureport.channels.ussd.sessions import UssdService
 from ureport.db import tortoise_config
+from ureport.metrics import routes as metrics_routes
 from ureport.privacy import install_log_masking
 from ureport.settings import Settings
 from ureport.web import pages, results, simulator
@@ -64,6 +65,7 @@ def create_app(
                 await machinery.stop()
 
     routes = [Route("/healthz", healthz), *callbacks.routes, *ussd.routes, *results.routes, *pages.routes]
+    routes += metrics_routes
     if demo_gateway is not None:
         routes += simulator.routes
     # Pages and JSON travel compressed: many readers are on 2G/3G (bodies under 1 KB are left as they are).

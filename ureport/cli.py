@@ -63,6 +63,31 @@ def cmd_polls_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_polls_start(args: argparse.Namespace, settings: Settings) -> int:
+    from ureport.broadcast import BroadcastError
+    from ureport.poll_commands import start
+
+    try:
+        print(_run_db(settings, lambda: start(args, settings)))
+    except BroadcastError as exc:
+        print(f"ureport: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_polls_status(args: argparse.Namespace, settings: Settings) -> int:
+    from ureport.broadcast import BroadcastError
+    from ureport.poll_commands import poll_status
+
+    try:
+        status = _run_db(settings, lambda: poll_status(args.slug))
+    except BroadcastError as exc:
+        print(f"ureport: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(status.lines(args.slug)))
+    return 0
+
+
 def cmd_polls_share_results(args: argparse.Namespace, settings: Settings) -> int:
     from ureport.aggregates.exports import ExportError
     from ureport.share_results import share_results
@@ -198,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     share.add_argument("--dry-run", action="store_true", help="print the count and a sample; queue nothing")
     share.set_defaults(func=cmd_polls_share_results)
+    from ureport.poll_commands import add_commands
+
+    add_commands(polls)  # polls start, polls status
+    polls.choices["start"].set_defaults(func=cmd_polls_start)
+    polls.choices["status"].set_defaults(func=cmd_polls_status)
 
     aggregates = sub.add_parser("aggregates", help="published counts").add_subparsers(
         dest="aggregates", required=True

@@ -86,6 +86,8 @@ class Conversation:
         if contact.status == ContactStatus.STRANGER:
             return self._courtesy(work, contact, "help", None)
         run = work.open_run(contact)
+        if run is None and work.closed_notice_due(contact):  # a late answer to a poll that has closed
+            return [self.message("poll_closed", contact.language)]
         if run is not None:
             replies = self._resume(work, contact, run, text, channel)
             if replies is not None:

@@ -29,6 +29,7 @@ class RunStatus(StrEnum):
     EXPIRED = "expired"
     INTERRUPTED = "interrupted"
     FAILED = "failed"  # the flow's content went wrong (a loop without a question)
+    CLOSED = "closed"  # open when its poll closed: the person's next text gets poll_closed, then EXPIRED
 
 
 class InboxStatus(StrEnum):
@@ -104,6 +105,12 @@ class Poll(Model):
     updated_at = fields.DatetimeField(auto_now=True)
     started_at = fields.DatetimeField(null=True)
     closed_at = fields.DatetimeField(null=True)
+    # Broadcasts (`ureport polls start`): acted on by the background Scheduler when due.
+    start_at = fields.DatetimeField(null=True)  # a scheduled start, with its cohort filters
+    cohort: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+    close_at = fields.DatetimeField(null=True)
+    reminder_hours = fields.IntField(null=True)
+    reminded_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "poll"
@@ -218,13 +225,14 @@ class OutboundMessage(Model):
     next_attempt_at = fields.DatetimeField()
     claimed_until = fields.DatetimeField(null=True)
     in_reply_to_id = fields.BigIntField(null=True)
+    poll_id = fields.IntField(null=True)  # set on broadcast and reminder messages: `polls status` counts them
     created_at = fields.DatetimeField()
     sent_at = fields.DatetimeField(null=True)
     delivered_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "outbound_message"
-        indexes = (("status", "next_attempt_at"),)
+        indexes = (("status", "next_attempt_at"), ("poll_id", "status"), ("contact_id", "sent_at"))
 
 
 class DeliveryReportLog(Model):

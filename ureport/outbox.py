@@ -19,11 +19,13 @@ from ureport.channels.gateway import RecipientOutcome, RecipientResult, SendErro
 from ureport.channels.segments import sms_segments
 from ureport.clock import utcnow
 from ureport.db import insert_rows, update_rows
+from ureport.limits import TokenBucket, next_day, sent_today
 from ureport.models import Contact, ContactStatus, DeliveryReportLog, OutboundMessage, OutboxStatus
 from ureport.privacy import Keyring
 
 log = logging.getLogger(__name__)
 
+DAILY_CAP = "DailyCap"  # failure_reason shown while a capped message waits for the next day
 LEASE = timedelta(minutes=2)  # a claimed batch not finished by then is claimed again (crashed sender)
 BACKOFF_BASE = timedelta(seconds=15)
 OUTBOX_FIELDS = (
@@ -41,7 +43,7 @@ OUTBOX_FIELDS = (
 
 
 def new_message(
-    contact: Contact, text: str, *, now: datetime, in_reply_to: int | None = None
+    contact: Contact, text: str, *, now: datetime, in_reply_to: int | None = None, poll_id: int | None = None
 ) -> dict[str, Any]:
     """The column values of a queued outbox row addressed to `contact`, with its SMS segment count."""
     segments = sms_segments(text)
@@ -55,6 +57,7 @@ def new_message(
         "attempts": 0,
         "next_attempt_at": now,
         "in_reply_to_id": in_reply_to,
+        "poll_id": poll_id,
         "created_at": now,
     }
 
@@ -76,13 +79,23 @@ class Sender(Loop):
     name = "outbox-sender"
 
     def __init__(
-        self, gateway: SmsGateway, keyring: Keyring, *, batch: int = 100, max_attempts: int = 6
+        self,
+        gateway: SmsGateway,
+        keyring: Keyring,
+        *,
+        batch: int = 100,
+        max_attempts: int = 6,
+        rate: float = 0.0,
+        daily_cap: int = 0,
+        bucket: TokenBucket | None = None,
     ) -> None:
         super().__init__()
         self.gateway = gateway
         self.keyring = keyring
         self.batch = batch
         self.max_attempts = max_attempts
+        self.bucket = bucket or TokenBucket(rate)
+        self.daily_cap = daily_cap
 
     async def drain(self) -> int:
         total = 0
@@ -92,13 +105,36 @@ class Sender(Loop):
 
     async def send_due(self) -> int:
         """Send one claimed batch; returns how many messages it held (0 when nothing is due)."""
-        messages = await self._claim(utcnow())
+        now = utcnow()
+        claimed = await self._claim(now)
+        messages = await self._within_cap(claimed, now) if self.daily_cap else claimed
         groups: dict[str, list[OutboundMessage]] = defaultdict(list)
         for message in messages:
             groups[message.text].append(message)
         for text, group in groups.items():
             await self._send_group(text, group)
-        return len(messages)
+        return len(claimed)
+
+    async def _within_cap(self, messages: list[OutboundMessage], now: datetime) -> list[OutboundMessage]:
+        """Unsolicited messages (broadcasts, reminders, results) over a person's daily cap stay queued
+        until midnight UTC; replies to what a person sent are never held back."""
+        unsolicited = [m for m in messages if m.in_reply_to_id is None and m.contact_id is not None]  # type: ignore[attr-defined]
+        counts = await sent_today({m.contact_id for m in unsolicited}, now)  # type: ignore[attr-defined]
+        allowed, deferred = [], []
+        for message in messages:
+            contact = message.contact_id  # type: ignore[attr-defined]
+            if message.in_reply_to_id is None and contact is not None:
+                if counts.get(contact, 0) >= self.daily_cap:
+                    message.next_attempt_at, message.claimed_until = next_day(now), None
+                    message.failure_reason = DAILY_CAP
+                    deferred.append(message)
+                    continue
+                counts[contact] = counts.get(contact, 0) + 1
+            allowed.append(message)
+        if deferred:
+            async with in_transaction() as conn:
+                await update_rows(OutboundMessage, deferred, OUTBOX_FIELDS, conn)
+        return allowed
 
     async def _claim(self, now: datetime) -> list[OutboundMessage]:
         async with in_transaction() as conn:
@@ -124,6 +160,7 @@ class Sender(Loop):
             else:
                 by_number[self.keyring.decrypt(message.urn_cipher)] = message
         if by_number:
+            await self.bucket.acquire(len(by_number))
             try:
                 results = await run_in_threadpool(self.gateway.send, text, list(by_number))
             except SendError as exc:

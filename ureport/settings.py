@@ -39,6 +39,16 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _non_negative(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def check(value: str) -> Any:
+        number = parse(value)
+        if number < 0:
+            raise ValueError("must be 0 or more")
+        return number
+
+    return check
+
+
 def _setting(env: str, default: Any, help: str, parse: Callable[[str], Any] = _text) -> Any:
     """Declare one setting: its variable, default and help live beside the field they fill."""
     return field(default=default, metadata={"env": env, "help": help, "parse": parse})
@@ -106,6 +116,19 @@ class Settings:
     )
     send_max_attempts: int = _setting(
         "UREPORT_SEND_MAX_ATTEMPTS", 6, "sends of one message before it is marked failed", _positive_int
+    )
+    send_rate: float = _setting(
+        "UREPORT_SEND_RATE",
+        0.0,
+        "messages a second each sender may hand the gateway (0: unlimited)",
+        _non_negative(float),
+    )
+    daily_cap: int = _setting(
+        "UREPORT_DAILY_CAP",
+        10,
+        "unsolicited messages (broadcasts, reminders) per person per UTC day; "
+        "the rest wait for the next day (0: no cap)",
+        _non_negative(int),
     )
     ussd_screen: int = _setting(
         "UREPORT_USSD_SCREEN",

@@ -8,6 +8,7 @@ import signal
 from dataclasses import dataclass, field
 
 from ureport import db
+from ureport.broadcast import Broadcaster
 from ureport.channels.gateway import AfricasTalkingGateway, SmsGateway
 from ureport.channels.ussd.expiry import SessionSweeper
 from ureport.inbound import InboundHandler
@@ -15,6 +16,7 @@ from ureport.inbox import GroupCommitter, InboxProcessor
 from ureport.outbox import Sender
 from ureport.polls import Catalog, ensure_registration
 from ureport.privacy import Keyring
+from ureport.schedule import Scheduler
 from ureport.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ class Machinery:
     processor: InboxProcessor
     sender: Sender | None
     sweeper: SessionSweeper = field(default_factory=SessionSweeper)  # expired USSD sessions
+    scheduler: Scheduler | None = None  # scheduled poll starts, closing times, reminders
 
     @classmethod
     async def build(cls, settings: Settings, keyring: Keyring, gateway: SmsGateway | None) -> Machinery:
@@ -50,23 +53,32 @@ class Machinery:
         sender = None
         if gateway is not None:
             sender = Sender(
-                gateway, keyring, batch=settings.send_batch, max_attempts=settings.send_max_attempts
+                gateway,
+                keyring,
+                batch=settings.send_batch,
+                max_attempts=settings.send_max_attempts,
+                rate=settings.send_rate,
+                daily_cap=settings.daily_cap,
             )
         handler = InboundHandler(
             catalog, keyring, region=settings.default_region, on_queued=sender.wake if sender else None
         )
         processor = InboxProcessor(handler)
-        return cls(catalog, GroupCommitter(on_commit=processor.wake), processor, sender)
+        broadcaster = Broadcaster(catalog, keyring, settings.default_region)
+        writer = GroupCommitter(on_commit=processor.wake)
+        return cls(catalog, writer, processor, sender, scheduler=Scheduler(broadcaster))
 
     def start(self) -> None:
         """Process the inbox, send the outbox and delete expired USSD sessions in the background."""
         self.processor.start()
         self.sweeper.start()
+        if self.scheduler is not None:
+            self.scheduler.start()
         if self.sender is not None:
             self.sender.start()
 
     async def stop(self) -> None:
-        for task in (self.writer, self.processor, self.sender, self.sweeper):
+        for task in (self.writer, self.processor, self.sender, self.sweeper, self.scheduler):
             if task is not None:
                 await task.stop()
 

@@ -84,6 +84,7 @@ class Workspace:
     contacts: dict[str, Contact] = field(default_factory=dict)  # by current digest
     open_runs: dict[uuid.UUID, FlowRun] = field(default_factory=dict)  # by contact id
     taken: set[tuple[uuid.UUID, int]] = field(default_factory=set)  # (contact id, poll id)
+    closed_runs: dict[uuid.UUID, list[FlowRun]] = field(default_factory=dict)  # by contact id
     regions: Mapping[int, int] = field(default_factory=dict)  # district id -> region id
     _earlier: dict[tuple[uuid.UUID, str], Answer] = field(default_factory=dict)  # answers of open runs
     _counts: Counter[counters.Key] = field(default_factory=Counter)
@@ -113,16 +114,40 @@ class Workspace:
             query = query.select_for_update().order_by("id")
         for contact in await query:
             work._adopt(contact, digests[contact.urn_digest])
-        ids = [c.id for c in work.contacts.values()]
+        await work._load_runs(conn)
+        return work
+
+    @classmethod
+    async def of_contacts(
+        cls,
+        contacts: Iterable[Contact],
+        keyring: Keyring,
+        now: datetime,
+        conn: BaseDBAsyncClient,
+        *,
+        regions: Mapping[int, int] | None = None,
+    ) -> Workspace:
+        """A workspace for contacts the caller already read (and locked): a broadcast has ids, not numbers."""
+        work = cls(keyring, now, regions=regions or {})
+        work.contacts = {c.urn_digest: c for c in contacts}
+        await work._load_runs(conn)
+        return work
+
+    async def _load_runs(self, conn: BaseDBAsyncClient) -> None:
+        ids = [c.id for c in self.contacts.values()]
         if ids:
-            runs = FlowRun.filter(contact_id__in=ids, status=RunStatus.ACTIVE).order_by("created_at")
+            # CLOSED runs come along (same index): their person's next text gets poll_closed once.
+            live = (RunStatus.ACTIVE, RunStatus.CLOSED)
+            runs = FlowRun.filter(contact_id__in=ids, status__in=live).order_by("created_at")
             runs = runs.only(*RUN_LOADED)
             for run in await runs.using_db(conn):
-                work.open_runs[run.contact_id] = run  # type: ignore[attr-defined]
+                if run.status == RunStatus.CLOSED:
+                    self.closed_runs.setdefault(run.contact_id, []).append(run)  # type: ignore[attr-defined]
+                else:
+                    self.open_runs[run.contact_id] = run  # type: ignore[attr-defined]
             taken = FlowRun.filter(contact_id__in=ids).using_db(conn).values_list("contact_id", "poll_id")
-            work.taken = {(c, p) for c, p in await taken}
-            await work._load_earlier_answers(conn)
-        return work
+            self.taken = {(c, p) for c, p in await taken}
+            await self._load_earlier_answers(conn)
 
     async def _load_earlier_answers(self, conn: BaseDBAsyncClient) -> None:
         """Answers already given in the open runs: if one is answered again, its counts move."""
@@ -179,6 +204,16 @@ class Workspace:
         if run.status != RunStatus.ACTIVE:
             self.open_runs.pop(run.contact_id, None)  # type: ignore[attr-defined]
 
+    def closed_notice_due(self, contact: Contact) -> bool:
+        """Whether the contact had a run open when its poll closed and was not told yet: marks them
+        told (the runs become EXPIRED), so the poll_closed reply goes out once."""
+        runs = self.closed_runs.pop(contact.id, [])
+        for run in runs:
+            run.status = RunStatus.EXPIRED
+            run.updated_at = self.now
+            self._dirty_runs[run.id] = run
+        return bool(runs)
+
     def close_open_run(self, contact: Contact, status: RunStatus) -> None:
         run = self.open_runs.get(contact.id)
         if run is not None:
@@ -205,8 +240,13 @@ class Workspace:
         )
         self._counts += counters.deltas([asked])
 
-    def queue(self, contact: Contact, texts: Iterable[str], *, in_reply_to: int | None) -> int:
-        messages = [new_message(contact, text, now=self.now, in_reply_to=in_reply_to) for text in texts]
+    def queue(
+        self, contact: Contact, texts: Iterable[str], *, in_reply_to: int | None, poll_id: int | None = None
+    ) -> int:
+        messages = [
+            new_message(contact, text, now=self.now, in_reply_to=in_reply_to, poll_id=poll_id)
+            for text in texts
+        ]
         self._outbox.extend(messages)
         return len(messages)
 

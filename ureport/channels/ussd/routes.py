@@ -14,6 +14,7 @@ from ureport.channels.ussd.batch import HopBatcher
 from ureport.channels.ussd.payloads import UssdNotification, UssdRequest
 from ureport.channels.ussd.texts import text
 from ureport.clock import utcnow
+from ureport.metrics import USSD_HOP_SECONDS
 from ureport.models import UssdSession, UssdSessionEvent
 from ureport.privacy import normalise_phone
 
@@ -25,6 +26,11 @@ HOP_HEADER = "at-ussd-hop-metadata"  # echoed by AT into the notification's hops
 @guarded
 async def ussd_hop(request: Request) -> Response:
     """Always a 200 screen for a well-formed callback: a failure shows an error line, never an END."""
+    with USSD_HOP_SECONDS.time():
+        return await _hop(request)
+
+
+async def _hop(request: Request) -> Response:
     state = request.app.state
     payload = UssdRequest.from_form(await read_form(request))
     number = normalise_phone(payload.phone, state.settings.default_region)

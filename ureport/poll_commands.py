@@ -1,0 +1,132 @@
+"""`ureport polls start` and `ureport polls status`: broadcasts from the terminal, with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+from tortoise.functions import Count
+
+from ureport.broadcast import Broadcaster, BroadcastError, Cohort, count_cohort, find_broadcast_poll
+from ureport.models import FlowRun, OutboundMessage, OutboxStatus, Poll
+from ureport.polls import Catalog
+from ureport.settings import Settings
+
+
+class RateColumn(ProgressColumn):
+    """Contacts a second, so an operator can tell a slow database from a stalled one."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed or 0:,.0f}/s", style="progress.data.speed")
+
+
+def _when(value: str | None) -> datetime | None:
+    """An ISO time; a naive one is taken as UTC (what the database stores)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise BroadcastError(f"{value!r} is not an ISO time (e.g. 2026-12-01T08:00)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def cohort_of(args: argparse.Namespace) -> Cohort:
+    return Cohort(
+        districts=tuple(args.district or ()),
+        age_bands=tuple(args.age_band or ()),
+        sexes=tuple(args.sex or ()),
+        languages=tuple(args.language or ()),
+    )
+
+
+async def start(args: argparse.Namespace, settings: Settings) -> str:
+    """Count (dry run), schedule, or start now with a progress bar; returns the line to print."""
+    cohort = cohort_of(args)
+    count = await count_cohort(args.slug, cohort)
+    if args.dry_run:
+        return f"{count} contacts would get {args.slug} (dry run: nothing queued)"
+    poll = await find_broadcast_poll(args.slug)
+    timetable: dict[str, Any] = {"cohort": cohort.to_json()}
+    if args.close_at:
+        timetable["close_at"] = _when(args.close_at)
+    if args.reminder_hours is not None:
+        timetable["reminder_hours"] = args.reminder_hours
+    if args.at:
+        timetable["start_at"] = _when(args.at)
+    await Poll.filter(id=poll.id).update(**timetable)
+    if args.at:
+        return f"{args.slug} starts at {timetable['start_at'].isoformat()} for {count} contacts (so far)"
+    broadcaster = Broadcaster(Catalog(), settings.keyring(), settings.default_region)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn())
+    with Progress(*columns, TimeRemainingColumn(), disable=not sys.stderr.isatty()) as progress:
+        task = progress.add_task(f"starting {args.slug}", total=count)
+        started = await broadcaster.start(args.slug, cohort, on_batch=lambda n: progress.advance(task, n))
+    return f"started {args.slug} for {started} contacts; their messages are queued"
+
+
+@dataclass(frozen=True)
+class PollStatus:
+    """A poll's messages by status (failures by reason) and its runs by status."""
+
+    messages: dict[str, int]
+    failures: dict[str, int]
+    runs: dict[str, int]
+
+    def lines(self, slug: str) -> list[str]:
+        out = [f"{slug}: messages " + _pairs(self.messages, [s.value for s in OutboxStatus])]
+        out += [f"  failed {reason}: {n}" for reason, n in sorted(self.failures.items())]
+        out.append(f"{slug}: runs " + (_pairs(self.runs, sorted(self.runs)) if self.runs else "none"))
+        return out
+
+
+def _pairs(counts: dict[str, int], keys: list[str]) -> str:
+    return ", ".join(f"{key} {counts.get(key, 0)}" for key in keys)
+
+
+async def poll_status(slug: str) -> PollStatus:
+    """Grouped counts over the (poll_id, status) index: cheap whatever the poll's size."""
+    poll = await Poll.get_or_none(slug=slug)
+    if poll is None:
+        raise BroadcastError(f"no poll {slug!r} (see `ureport polls list`)")
+    grouped = OutboundMessage.filter(poll_id=poll.id).annotate(n=Count("id"))
+    rows = await grouped.group_by("status", "failure_reason").values_list("status", "failure_reason", "n")
+    messages: Counter[str] = Counter()
+    failures: Counter[str] = Counter()
+    for status, reason, n in rows:
+        messages[str(status)] += n
+        if status == OutboxStatus.FAILED:
+            failures[reason or "unknown"] += n
+    runs = FlowRun.filter(poll_id=poll.id).annotate(n=Count("id")).group_by("status")
+    run_counts = {str(status): int(n) for status, n in await runs.values_list("status", "n")}
+    return PollStatus(dict(messages), dict(failures), run_counts)
+
+
+def add_commands(polls: Any) -> None:
+    """Register `polls start` and `polls status` on the `polls` subparsers (cli.py runs them)."""
+    begin = polls.add_parser("start", help="start a poll for a cohort of opted-in people (or schedule it)")
+    begin.add_argument("slug")
+    begin.add_argument("--district", action="append", help="district name or code (repeatable)")
+    begin.add_argument("--age-band", action="append", help="ages LOW-HIGH, e.g. 15-19 (repeatable)")
+    begin.add_argument("--sex", action="append", help="e.g. female (repeatable)")
+    begin.add_argument("--language", action="append", help="language code, e.g. sw (repeatable)")
+    begin.add_argument("--dry-run", action="store_true", help="print how many would get it; queue nothing")
+    begin.add_argument("--at", help="start at this ISO time (UTC unless it says) instead of now")
+    begin.add_argument("--close-at", help="close at this ISO time: open runs expire")
+    begin.add_argument("--reminder-hours", type=int, help="re-send the waiting question once after N hours")
+    status = polls.add_parser("status", help="a poll's messages by status and its runs by status")
+    status.add_argument("slug")
