@@ -149,3 +149,14 @@ async def test_an_empty_service_has_a_dashboard(settings: Settings, fake_gateway
         home = await _get(app, "/?lang=sw")
         assert "Bado hakuna kura ya maoni iliyochapishwa." in home  # no poll yet
         assert "Bado hakuna mtu" in home  # nobody has joined
+
+
+async def test_numbers_and_percentages_follow_the_locale(
+    settings: Settings, fake_gateway: FakeGateway
+) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        await results_people.answer(app)  # 6 of 9 answered "always": 66.7%
+        assert "(66.7%)" in await _get(app, "/polls/safe-streets?lang=en")
+        french = await _get(app, "/polls/safe-streets?lang=fr")
+        assert "(66,7%)" in french and "Réponses : 9" in french
+        assert "Ouvert depuis le" in french and "2026" in french  # a date written by Babel for fr
