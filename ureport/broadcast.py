@@ -51,8 +51,9 @@ class Cohort:
             **{key: tuple(data.get(key) or ()) for key in ("districts", "age_bands", "sexes", "languages")}
         )
 
-    async def contacts(self, poll_id: int, now: datetime) -> QuerySet[Contact]:
-        """Opted-in contacts matching the filters who have no run of the poll yet (never STOPped ones)."""
+    async def contacts(self, poll_id: int, now: datetime, *, skip_taken: bool = True) -> QuerySet[Contact]:
+        """Opted-in contacts matching the filters (never STOPped ones), by default only those without a
+        run of the poll yet."""
         query = Contact.filter(status=ContactStatus.ACTIVE, urn_cipher__isnull=False)
         if self.districts:
             query = query.filter(district_id__in=await _district_ids(self.districts))
@@ -62,6 +63,8 @@ class Cohort:
             query = query.filter(sex__in=list(self.sexes))
         if self.languages:
             query = query.filter(language__in=list(self.languages))
+        if not skip_taken:
+            return query
         taken = FlowRun.filter(poll_id=poll_id).values("contact_id")
         return query.exclude(id__in=Subquery(taken))
 
@@ -119,7 +122,9 @@ class Broadcaster:
         if poll.closed_at is not None:
             raise BroadcastError(f"poll {slug!r} has closed")
         now = utcnow()
-        query = await cohort.contacts(poll.id, now)
+        # Without the NOT IN (runs of the poll): re-read per batch it would grow with every batch; the
+        # workspace knows each contact's runs through the contact_id index and skips them instead.
+        query = await cohort.contacts(poll.id, now, skip_taken=False)
         started, last = 0, None
         while True:
             done, last = await self._batch(poll, query, last)

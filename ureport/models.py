@@ -232,7 +232,14 @@ class OutboundMessage(Model):
 
     class Meta:
         table = "outbound_message"
-        indexes = (("status", "next_attempt_at"), ("poll_id", "status"), ("contact_id", "sent_at"))
+        # (status, id): the sender claims queued rows in id order and stops after a batch, instead of
+        # sorting every queued row per claim (a broadcast queues hundreds of thousands at once).
+        indexes = (
+            ("status", "next_attempt_at"),
+            ("status", "id"),
+            ("poll_id", "status"),
+            ("contact_id", "sent_at"),
+        )
 
 
 class DeliveryReportLog(Model):

@@ -24,6 +24,10 @@ class Migration(migrations.Migration):
         ),
         ops.AddIndex(
             model_name='OutboundMessage',
+            index=Index(fields=['status', 'id']),
+        ),
+        ops.AddIndex(
+            model_name='OutboundMessage',
             index=Index(fields=['poll_id', 'status']),
         ),
         ops.AddIndex(
