@@ -159,4 +159,5 @@ async def test_numbers_and_percentages_follow_the_locale(
         assert "(66.7%)" in await _get(app, "/polls/safe-streets?lang=en")
         french = await _get(app, "/polls/safe-streets?lang=fr")
         assert "(66,7%)" in french and "Réponses : 9" in french
+        assert "Pas encore de réponse." in french  # the questions nobody has reached: no chart of zeros
         assert "Ouvert depuis le" in french and "2026" in french  # a date written by Babel for fr

@@ -108,6 +108,7 @@ class QuestionView:
     table: TableView | None
     words: tuple[tuple[str, str], ...]
     answered: str
+    empty: bool = False  # nobody has answered yet (a published zero): a sentence, not a chart of zeros
 
 
 def _columns(question: Mapping[str, Any], table: Mapping[str, Any], lang: str) -> list[str]:
@@ -120,6 +121,8 @@ def question_view(question: Mapping[str, Any], tab: str, *, lang: str, rtl: bool
     text, text_lang = pick(question["text"], lang)
     overall = question["tables"]["all"]
     answered = number(overall["total"])
+    if overall["total"] == 0:
+        return QuestionView(question["key"], text, text_lang, None, None, None, (), answered, empty=True)
     if question["type"] == "text":
         words = tuple((w["word"], number(w["people"])) for w in question["words"])
         return QuestionView(question["key"], text, text_lang, None, None, None, words, answered)
