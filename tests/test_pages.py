@@ -82,6 +82,9 @@ async def test_suppressed_values_are_shown_as_the_mark(settings: Settings, fake_
         cells = _numbers_in_cells(page)
         assert "6 " in cells and "x" in cells
         assert not {"1", "2", "3"} & {c.split(" ")[0] for c in cells}  # the raw small numbers never appear
+        home = await _get(app, "/")  # 7 female, 2 male; 6 in Nairobi, 3 in Mombasa
+        assert "x" in _numbers_in_cells(home)
+        assert not {"2", "3"} & set(_numbers_in_cells(home))
         location = await _get(app, "/polls/safe-streets?tab=location")
         assert "Mombasa: x" in location  # the map tile's text alternative
         assert "hatch" in location

@@ -58,7 +58,10 @@ def _render(request: Request, name: str, context: dict[str, Any], lang: str) -> 
     response.headers["Vary"] = "Accept-Language, Cookie"
     response.headers["Content-Language"] = lang
     if request.query_params.get("lang") == lang:  # an explicit choice is remembered
-        response.set_cookie(i18n.COOKIE, lang, max_age=COOKIE_SECONDS, httponly=True, samesite="lax")
+        secure = request.url.scheme == "https"  # behind TLS (uvicorn --proxy-headers reads the proxy's)
+        response.set_cookie(
+            i18n.COOKIE, lang, max_age=COOKIE_SECONDS, httponly=True, samesite="lax", secure=secure
+        )
     return response
 
 
