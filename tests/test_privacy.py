@@ -131,12 +131,15 @@ def test_longest_e164_fits_the_documented_size() -> None:
     assert len(ring.digest("+" + "1" * 15)) == 69
 
 
-@pytest.mark.parametrize("position", [3, 10, 30, -1])
+@pytest.mark.parametrize("position", [3, 10, 30, -2])
 def test_tampered_token_is_refused(position: int) -> None:
+    # Not the very last character: unpadded base64 ignores its low bits, so changing it may change
+    # no byte at all (then there is nothing to refuse, and the test would be flaky).
     ring = Keyring.from_secret(SECRET)
     token = ring.encrypt(NUMBER)
     flipped = "A" if token[position] != "A" else "B"
-    tampered = token[:position] + flipped + token[position + 1 :] if position != -1 else token[:-1] + flipped
+    index = position % len(token)
+    tampered = token[:index] + flipped + token[index + 1 :]
     with pytest.raises(PrivacyError):
         ring.decrypt(tampered)
 
