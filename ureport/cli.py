@@ -156,8 +156,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(db.migrate(settings.db_url))
     if args.demo:
         from ureport.demo import load_demo_content
+        from ureport.demo_people import seed_respondents
 
         _run_db(settings, load_demo_content)
+        seeded = _run_db(settings, lambda: seed_respondents(settings.keyring()))
+        if seeded:
+            print(f"ureport demo: {seeded} synthetic young people answered the demo poll", flush=True)
     if args.workers > 1 and db.is_sqlite(settings.db_url):
         raise SettingsError("--workers > 1 needs PostgreSQL: SQLite has one writer (UREPORT_DATABASE_URL)")
     # No access log: callback URLs carry the callback token in their query string.
