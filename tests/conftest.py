@@ -21,6 +21,10 @@ from ureport.settings import Settings
 
 PG_URL = os.environ.get("UREPORT_TEST_DATABASE_URL", "")
 TABLES = (
+    "login_throttle",
+    "web_session",
+    "user_district",
+    "app_user",
     "aggregate_counter",
     "result_share",
     "ussd_session_event",

@@ -17,6 +17,12 @@ class ContactStatus(StrEnum):
     STOPPED = "stopped"
 
 
+class Role(StrEnum):
+    ADMIN = "admin"  # authors polls, starts broadcasts, manages users
+    AMBASSADOR = "ambassador"  # reads and exports their own districts' results
+    VIEWER = "viewer"  # reads every poll's results, published or not, and changes nothing
+
+
 class PollStatus(StrEnum):
     DRAFT = "draft"
     ACTIVE = "active"
@@ -84,6 +90,10 @@ class Contact(Model):
     stopped_at = fields.DatetimeField(null=True)
     last_seen_at = fields.DatetimeField(null=True)
     help_sent_at = fields.DatetimeField(null=True)
+    # A permanent send failure (invalid number, blacklisted): broadcasts skip the contact until they
+    # write to us again, instead of paying the gateway for a message that cannot arrive.
+    undeliverable_at = fields.DatetimeField(null=True)
+    undeliverable_reason = fields.CharField(max_length=64, null=True)
 
     class Meta:
         table = "contact"
@@ -111,6 +121,9 @@ class Poll(Model):
     close_at = fields.DatetimeField(null=True)
     reminder_hours = fields.IntField(null=True)
     reminded_at = fields.DatetimeField(null=True)
+    # Whether the public (dashboard, JSON) sees the results of an active or closed poll: an admin can
+    # hold them back, ambassadors and admins see them whatever this says.
+    published = fields.BooleanField(default=True)
 
     class Meta:
         table = "poll"
@@ -340,3 +353,63 @@ class ResultShare(Model):
     class Meta:
         table = "result_share"
         unique_together = (("poll", "contact"),)
+
+
+class User(Model):
+    """A staff account (admin, ambassador, viewer): never a respondent, so the e-mail is kept in clear."""
+
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)  # stored lower-cased
+    password_hash = fields.CharField(max_length=255)  # argon2id, with its parameters
+    role = fields.CharEnumField(Role, max_length=16)
+    language = fields.CharField(max_length=8, null=True)
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField()
+    last_login_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "app_user"
+
+
+class UserDistrict(Model):
+    """The districts an ambassador answers for: their restricted pages show these and no others."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="districts", on_delete=fields.CASCADE
+    )
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name="ambassadors", on_delete=fields.CASCADE
+    )
+
+    class Meta:
+        table = "user_district"
+        unique_together = (("user", "location"),)
+
+
+class WebSession(Model):
+    """A signed-in browser. The id is a digest of the cookie's token, so a database copy opens no session."""
+
+    id = fields.CharField(max_length=80, primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="sessions", on_delete=fields.CASCADE
+    )
+    csrf_token = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "web_session"
+
+
+class LoginThrottle(Model):
+    """Failed log-ins per account and per client address (digests), to slow down password guessing."""
+
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=80, unique=True)
+    failures = fields.IntField(default=0)
+    window_started_at = fields.DatetimeField()
+    locked_until = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "login_throttle"
