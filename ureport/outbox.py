@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -74,7 +75,14 @@ def backoff(attempts: int) -> timedelta:
 
 
 class Sender(Loop):
-    """Claims due messages, sends identical texts together, records each recipient's outcome."""
+    """Claims due messages, sends identical texts together, records each recipient's outcome.
+
+    Crash safety (docs/sending.md): a batch is claimed with FOR UPDATE SKIP LOCKED and a lease
+    (`claimed_until`); right before each gateway request the sender renews the lease of that request's
+    messages, on condition that it still holds them (the lease value it wrote is its fencing token), and
+    it records the request's outcome before the next request goes out. So a message is only ever
+    repeated if a sender died (or stalled past its lease) with that message's request in flight.
+    """
 
     name = "outbox-sender"
 
@@ -88,6 +96,7 @@ class Sender(Loop):
         rate: float = 0.0,
         daily_cap: int = 0,
         bucket: TokenBucket | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
         super().__init__()
         self.gateway = gateway
@@ -96,24 +105,38 @@ class Sender(Loop):
         self.max_attempts = max_attempts
         self.bucket = bucket or TokenBucket(rate)
         self.daily_cap = daily_cap
+        self.lease = lease
+        self._stopping = False
+        self._busy = asyncio.Lock()
 
     async def drain(self) -> int:
         total = 0
-        while sent := await self.send_due():
+        while not self._stopping and (sent := await self.send_due()):
             total += sent
         return total
 
+    async def stop(self) -> None:
+        """Let the request in flight finish and be recorded, hand back the rest of the batch, then stop:
+        a graceful stop (SIGTERM) never repeats a message."""
+        self._stopping = True
+        async with self._busy:
+            await super().stop()
+
     async def send_due(self) -> int:
         """Send one claimed batch; returns how many messages it held (0 when nothing is due)."""
-        now = utcnow()
-        claimed = await self._claim(now)
-        messages = await self._within_cap(claimed, now) if self.daily_cap else claimed
-        groups: dict[str, list[OutboundMessage]] = defaultdict(list)
-        for message in messages:
-            groups[message.text].append(message)
-        for text, group in groups.items():
-            await self._send_group(text, group)
-        return len(claimed)
+        async with self._busy:
+            now = utcnow()
+            token, claimed = await self._claim(now)
+            messages = await self._within_cap(claimed, now) if self.daily_cap else claimed
+            groups: dict[str, list[OutboundMessage]] = defaultdict(list)
+            for message in messages:
+                groups[message.text].append(message)
+            for text, group in groups.items():
+                if self._stopping:
+                    await release(group, token)
+                    continue
+                await self._send_group(text, await self._renew(group, token))
+            return len(claimed)
 
     async def _within_cap(self, messages: list[OutboundMessage], now: datetime) -> list[OutboundMessage]:
         """Unsolicited messages (broadcasts, reminders, results) over a person's daily cap stay queued
@@ -136,7 +159,10 @@ class Sender(Loop):
                 await update_rows(OutboundMessage, deferred, OUTBOX_FIELDS, conn)
         return allowed
 
-    async def _claim(self, now: datetime) -> list[OutboundMessage]:
+    async def _claim(self, now: datetime) -> tuple[datetime, list[OutboundMessage]]:
+        """Due messages, leased to this sender until `token` (the lease's end, which only grows from one
+        claim of a row to the next, so it tells this claim from any later one)."""
+        token = now + self.lease
         async with in_transaction() as conn:
             unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
             query = OutboundMessage.filter(unclaimed, status=OutboxStatus.QUEUED, next_attempt_at__lte=now)
@@ -145,12 +171,33 @@ class Sender(Loop):
             messages: list[OutboundMessage] = await query.order_by("id").limit(self.batch).using_db(conn)
             ids = [m.id for m in messages]
             if ids:
-                await OutboundMessage.filter(id__in=ids).using_db(conn).update(claimed_until=now + LEASE)
-        return messages
+                await OutboundMessage.filter(id__in=ids).using_db(conn).update(claimed_until=token)
+        for message in messages:
+            message.claimed_until = token
+        return token, messages
+
+    async def _renew(self, group: list[OutboundMessage], token: datetime) -> list[OutboundMessage]:
+        """The messages of `group` this sender still holds, leased afresh for the request about to go:
+        any whose lease ran out and which another sender took over are left to that sender."""
+        renewed = utcnow() + self.lease
+        ids = [m.id for m in group]
+        mine = OutboundMessage.filter(id__in=ids, status=OutboxStatus.QUEUED, claimed_until=token)
+        held = await mine.update(claimed_until=renewed)
+        if held < len(ids):
+            kept = await OutboundMessage.filter(id__in=ids, claimed_until=renewed).values_list(
+                "id", flat=True
+            )
+            log.warning("%d message(s) were taken over by another sender", len(ids) - len(kept))
+            group = [m for m in group if m.id in set(kept)]
+        for message in group:
+            message.claimed_until = renewed
+        return group
 
     async def _send_group(self, text: str, group: Sequence[OutboundMessage]) -> None:
         """One gateway request; its outcomes are written before the next request goes out, so a crash
         can only ever repeat the request that was in flight."""
+        if not group:
+            return
         changed: list[OutboundMessage] = []
         opted_out: list[object] = []
         by_number: dict[str, OutboundMessage] = {}
@@ -218,6 +265,12 @@ class Sender(Loop):
         message.failure_reason = reason
         message.claimed_until = None
         return message
+
+
+async def release(messages: Sequence[OutboundMessage], token: datetime) -> None:
+    """Hand back claimed messages that were not sent, so any sender may take them at once."""
+    ids = [m.id for m in messages]
+    await OutboundMessage.filter(id__in=ids, claimed_until=token).update(claimed_until=None)
 
 
 async def opt_out(contact_id: object) -> None:

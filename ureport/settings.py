@@ -123,6 +123,13 @@ class Settings:
         "messages a second each sender may hand the gateway (0: unlimited)",
         _non_negative(float),
     )
+    send_lease: int = _setting(
+        "UREPORT_SEND_LEASE",
+        120,
+        "seconds a sender holds the messages it claimed; a crashed sender's are taken over after it "
+        "(keep it well above the gateway request timeout of about 12 s)",
+        _positive_int,
+    )
     daily_cap: int = _setting(
         "UREPORT_DAILY_CAP",
         10,

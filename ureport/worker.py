@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from ureport import db
 from ureport.broadcast import Broadcaster
@@ -59,6 +60,7 @@ class Machinery:
                 max_attempts=settings.send_max_attempts,
                 rate=settings.send_rate,
                 daily_cap=settings.daily_cap,
+                lease=timedelta(seconds=settings.send_lease),
             )
         handler = InboundHandler(
             catalog, keyring, region=settings.default_region, on_queued=sender.wake if sender else None

@@ -59,6 +59,29 @@ class _Reply:
         return cls(status, "application/json", json.dumps(payload).encode())
 
 
+class HeldRequest:
+    """A send request the fake holds before answering it, so a test can act while it is in flight
+    (kill the sender, lock rows); on `release()` the fake accepts it as AT would have."""
+
+    def __init__(self) -> None:
+        self.numbers: list[str] = []
+        self.text = ""
+        self._arrived = threading.Event()
+        self._go = threading.Event()
+
+    def wait_arrived(self, timeout: float) -> None:
+        if not self._arrived.wait(timeout):
+            raise TimeoutError("the held request never arrived")
+
+    def release(self) -> None:
+        self._go.set()
+
+    def _hold(self, numbers: list[str], text: str) -> None:
+        self.numbers, self.text = numbers, text
+        self._arrived.set()
+        self._go.wait(timeout=600)  # never a thread left behind forever
+
+
 class FakeGateway:
     """Answers `POST /version1/messaging` like AT, records accepted messages, and can script
     failures. `GET /_fake/messages` and `POST /_fake/reset` serve tests in other processes."""
@@ -82,6 +105,8 @@ class FakeGateway:
         self._messages: list[SentMessage] = []
         self._http_failures: deque[tuple[int, str]] = deque()
         self._recipient_failures: deque[tuple[str | None, int]] = deque()
+        self._requests = 0  # send requests answered so far, counting from the start
+        self._holds: dict[int, HeldRequest] = {}
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
 
@@ -98,6 +123,10 @@ class FakeGateway:
         return self
 
     def stop(self) -> None:
+        with self._changed:
+            holds, self._holds = list(self._holds.values()), {}
+        for hold in holds:
+            hold.release()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -152,6 +181,13 @@ class FakeGateway:
             elif recipient_status is not None:
                 self._recipient_failures.append((number, recipient_status))
 
+    def hold_request(self, nth: int = 1) -> HeldRequest:
+        """Hold the nth send request from now (1: the next one) until the test releases it."""
+        hold = HeldRequest()
+        with self._changed:
+            self._holds[self._requests + nth] = hold
+        return hold
+
     def reset(self) -> None:
         with self._changed:
             self._messages.clear()
@@ -170,6 +206,11 @@ class FakeGateway:
             return _Reply.text(400, f"Request is missing required form field '{missing[0]}'")
         numbers = [number.strip() for number in form["to"].split(",") if number.strip()]
         text, sender = form["message"], form.get("from") or None
+        with self._changed:
+            self._requests += 1
+            hold = self._holds.pop(self._requests, None)
+        if hold is not None:
+            hold._hold(numbers, text)
         parts = sms_segments(text).parts
         recipients, accepted = [], []
         for number in numbers:
@@ -281,11 +322,14 @@ class _Handler(BaseHTTPRequestHandler):
         return {key: values[-1] for key, values in parse_qs(body, keep_blank_values=True).items()}
 
     def _reply(self, reply: _Reply) -> None:
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        self.wfile.write(reply.body)
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the sender died with its request in flight (the crash test holds one on purpose)
 
     def log_message(self, format: str, *args: object) -> None:
         # The default writes every request line to stderr; the CLI prints its own masked lines.
