@@ -41,7 +41,9 @@ def test_dry_run_start_and_status(db_url: str, capsys: pytest.CaptureFixture[str
     capsys.readouterr()
     args = ["polls", "start", "safe-streets", "--district", "Nairobi", "--age-band", "15-19"]
     assert main([*args, "--dry-run"]) == 0
-    assert capsys.readouterr().out.strip() == "2 contacts would get safe-streets (dry run: nothing queued)"
+    assert capsys.readouterr().out.strip() == (
+        "2 contacts would get safe-streets (dry run: nothing queued); 0 skipped as undeliverable"
+    )
     assert main(["polls", "start", "safe-streets", "--reminder-hours", "24"]) == 0
     assert capsys.readouterr().out.strip().startswith(f"started safe-streets for {OPTED_IN} contacts")
     assert main(["polls", "status", "safe-streets"]) == 0

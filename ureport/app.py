@@ -24,7 +24,7 @@ from ureport.db import tortoise_config
 from ureport.metrics import routes as metrics_routes
 from ureport.privacy import install_log_masking
 from ureport.settings import Settings
-from ureport.web import pages, results, simulator
+from ureport.web import ambassador, auth, pages, results, simulator
 from ureport.worker import Machinery, default_gateway
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ def create_app(
                 await machinery.stop()
 
     routes = [Route("/healthz", healthz), *callbacks.routes, *ussd.routes, *results.routes, *pages.routes]
+    routes += auth.routes + ambassador.routes
     routes += metrics_routes
     if demo_gateway is not None:
         routes += simulator.routes

@@ -22,6 +22,7 @@ from ureport.flows.render import render_sms
 from ureport.models import Contact, ContactStatus, FlowRun, Location, Poll
 from ureport.polls import REGISTRATION, Catalog
 from ureport.privacy import Keyring
+from ureport.recipients import DELIVERABLE
 from ureport.workspace import CONTACT_LOADED, Workspace
 
 BATCH = 500  # contacts per transaction: memory and lock time stay flat whatever the cohort's size
@@ -52,8 +53,16 @@ class Cohort:
         )
 
     async def contacts(self, poll_id: int, now: datetime, *, skip_taken: bool = True) -> QuerySet[Contact]:
-        """Opted-in contacts matching the filters (never STOPped ones), by default only those without a
-        run of the poll yet."""
+        """Opted-in contacts matching the filters (never STOPped ones, never undeliverable ones), by
+        default only those without a run of the poll yet."""
+        query = (await self.matching(now)).filter(DELIVERABLE)
+        if not skip_taken:
+            return query
+        taken = FlowRun.filter(poll_id=poll_id).values("contact_id")
+        return query.exclude(id__in=Subquery(taken))
+
+    async def matching(self, now: datetime) -> QuerySet[Contact]:
+        """Opted-in contacts matching the filters, deliverable or not."""
         query = Contact.filter(status=ContactStatus.ACTIVE, urn_cipher__isnull=False)
         if self.districts:
             query = query.filter(district_id__in=await _district_ids(self.districts))
@@ -63,10 +72,7 @@ class Cohort:
             query = query.filter(sex__in=list(self.sexes))
         if self.languages:
             query = query.filter(language__in=list(self.languages))
-        if not skip_taken:
-            return query
-        taken = FlowRun.filter(poll_id=poll_id).values("contact_id")
-        return query.exclude(id__in=Subquery(taken))
+        return query
 
 
 async def _district_ids(names: tuple[str, ...]) -> list[int]:
@@ -104,6 +110,12 @@ async def find_broadcast_poll(slug: str) -> Poll:
 async def count_cohort(slug: str, cohort: Cohort) -> int:
     poll = await find_broadcast_poll(slug)
     return await (await cohort.contacts(poll.id, utcnow())).count()
+
+
+async def count_undeliverable(slug: str, cohort: Cohort) -> int:
+    """Opted-in people matching the filters whom the broadcast skips: their number failed for good."""
+    await find_broadcast_poll(slug)
+    return await (await cohort.matching(utcnow())).exclude(DELIVERABLE).count()
 
 
 @dataclass

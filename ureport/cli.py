@@ -257,6 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--country", help="ISO code: load its subdivisions (e.g. KE: the 47 counties)")
     loc.set_defaults(func=cmd_locations_load)
 
+    from ureport.user_commands import add_commands as add_user_commands
+
+    add_user_commands(sub, _run_db)  # users add, list, remove, disable, enable
+
     worker = sub.add_parser("worker", help="process inbound messages and send replies, without a web server")
     worker.set_defaults(func=cmd_worker)
 

@@ -13,6 +13,7 @@ from ureport.flows.model import Flow
 from ureport.models import Answer, Contact, ContactStatus, FlowRun, RunStatus
 from ureport.polls import REGISTRATION, Catalog
 from ureport.privacy import redact
+from ureport.recipients import clear_undeliverable
 from ureport.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class Conversation:
 
     def handle(self, work: Workspace, contact: Contact, text: str, *, channel: str) -> list[engine.MsgOut]:
         contact.last_seen_at = work.now
+        clear_undeliverable(contact)  # they wrote: their phone works
         work.touch(contact)
         keyword = self.keywords.classify(text)
         if keyword is not None and keyword[0] == "stop":
@@ -102,6 +104,7 @@ class Conversation:
     def join(self, work: Workspace, contact: Contact, language: str, channel: str) -> list[engine.MsgOut]:
         """What the JOIN keyword in `language` does, for a channel that offers it as a menu (USSD)."""
         contact.last_seen_at = work.now
+        clear_undeliverable(contact)
         work.touch(contact)
         return self._join(work, contact, language, channel)
 

@@ -21,8 +21,9 @@ from ureport.channels.segments import sms_segments
 from ureport.clock import utcnow
 from ureport.db import insert_rows, update_rows
 from ureport.limits import TokenBucket, next_day, sent_today
-from ureport.models import Contact, ContactStatus, DeliveryReportLog, OutboundMessage, OutboxStatus
+from ureport.models import Contact, DeliveryReportLog, OutboundMessage, OutboxStatus
 from ureport.privacy import Keyring
+from ureport.recipients import UNDELIVERABLE_REASONS, UNDELIVERABLE_STATUS, mark_undeliverable, opt_out
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +201,7 @@ class Sender(Loop):
             return
         changed: list[OutboundMessage] = []
         opted_out: list[object] = []
+        undeliverable: dict[object, str] = {}
         by_number: dict[str, OutboundMessage] = {}
         for message in group:
             if message.urn_cipher is None:
@@ -221,16 +223,21 @@ class Sender(Loop):
                     changed.append(self._record(message, result))
                     if result.outcome == RecipientOutcome.OPTED_OUT:
                         opted_out.append(message.contact_id)  # type: ignore[attr-defined]
+                    if result.status_code in UNDELIVERABLE_STATUS:
+                        undeliverable[message.contact_id] = result.status  # type: ignore[attr-defined]
             # The gateway said nothing about these: try again later.
             changed += [self._after_error(m, True, "NoRecipientResult") for m in by_number.values()]
-        await self._save(changed, opted_out)
+        await self._save(changed, opted_out, undeliverable)
 
-    async def _save(self, changed: list[OutboundMessage], opted_out: list[object]) -> None:
+    async def _save(
+        self, changed: list[OutboundMessage], opted_out: list[object], undeliverable: dict[object, str]
+    ) -> None:
         async with in_transaction() as conn:
             if changed:
                 await update_rows(OutboundMessage, changed, OUTBOX_FIELDS, conn)
             for contact_id in opted_out:
-                await opt_out(contact_id)
+                await opt_out(contact_id, conn)
+            await mark_undeliverable(undeliverable, conn)
 
     def _record(self, message: OutboundMessage, result: RecipientResult) -> OutboundMessage:
         message.attempts += 1
@@ -273,12 +280,6 @@ async def release(messages: Sequence[OutboundMessage], token: datetime) -> None:
     await OutboundMessage.filter(id__in=ids, claimed_until=token).update(claimed_until=None)
 
 
-async def opt_out(contact_id: object) -> None:
-    """The network says this person blocked us: treat it as STOP, so nobody messages them again."""
-    if contact_id is not None:
-        await Contact.filter(id=contact_id).update(status=ContactStatus.STOPPED, stopped_at=utcnow())
-
-
 async def apply_delivery_report(report: DeliveryReport, urn_digest: str | None) -> bool:
     """Move the message's status forward only; returns whether a message with that id exists."""
     now = utcnow()
@@ -302,5 +303,7 @@ async def apply_delivery_report(report: DeliveryReport, urn_digest: str | None) 
         message.failure_reason = report.failure_reason or report.raw_status
         if report.opted_out:
             await opt_out(message.contact_id)  # type: ignore[attr-defined]
+        if report.failure_reason in UNDELIVERABLE_REASONS:
+            await mark_undeliverable({message.contact_id: report.failure_reason})  # type: ignore[attr-defined]
     await message.save()
     return True

@@ -21,7 +21,14 @@ from rich.progress import (
 from rich.text import Text
 from tortoise.functions import Count
 
-from ureport.broadcast import Broadcaster, BroadcastError, Cohort, count_cohort, find_broadcast_poll
+from ureport.broadcast import (
+    Broadcaster,
+    BroadcastError,
+    Cohort,
+    count_cohort,
+    count_undeliverable,
+    find_broadcast_poll,
+)
 from ureport.models import FlowRun, OutboundMessage, OutboxStatus, Poll
 from ureport.polls import Catalog
 from ureport.settings import Settings
@@ -59,7 +66,11 @@ async def start(args: argparse.Namespace, settings: Settings) -> str:
     cohort = cohort_of(args)
     count = await count_cohort(args.slug, cohort)
     if args.dry_run:
-        return f"{count} contacts would get {args.slug} (dry run: nothing queued)"
+        skipped = await count_undeliverable(args.slug, cohort)
+        return (
+            f"{count} contacts would get {args.slug} (dry run: nothing queued); "
+            f"{skipped} skipped as undeliverable"
+        )
     poll = await find_broadcast_poll(args.slug)
     timetable: dict[str, Any] = {"cohort": cohort.to_json()}
     if args.close_at:

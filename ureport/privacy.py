@@ -106,6 +106,7 @@ class Keyring:
         if current not in secrets:
             raise ValueError("the current key version has no secret")
         self._digest_keys: dict[int, bytes] = {}
+        self._mac_keys: dict[int, bytes] = {}
         self._aead: dict[int, AESGCM] = {}
         for version, secret in secrets.items():
             if not 1 <= version <= MAX_VERSION:
@@ -113,6 +114,7 @@ class Keyring:
             if len(secret) < MIN_SECRET_LENGTH:
                 raise ValueError(f"secret for key version {version} is shorter than {MIN_SECRET_LENGTH}")
             self._digest_keys[version] = _derive(secret, b"digest")
+            self._mac_keys[version] = _derive(secret, b"mac")
             self._aead[version] = AESGCM(_derive(secret, b"encrypt"))
         self._current = current
 
@@ -147,6 +149,13 @@ class Keyring:
             raise PhoneError("digest needs an E.164 number (call normalise_phone first)")
         mac = hmac.new(self._digest_keys[version], e164.encode("ascii"), hashlib.sha256)
         return f"{version}:{mac.hexdigest()}"
+
+    def mac(self, purpose: str, value: str) -> str:
+        """A keyed digest of any text under the current key, "<version>:<64 hex>": session ids, login
+        throttle keys and signed tokens. `purpose` separates uses, so one never stands in for another."""
+        message = purpose.encode("utf-8") + b"\x00" + value.encode("utf-8")
+        mac = hmac.new(self._mac_keys[self._current], message, hashlib.sha256)
+        return f"{self._current}:{mac.hexdigest()}"
 
     def encrypt(self, e164: str) -> str:
         """Authenticated ciphertext of a phone number: "v<version>:" + urlsafe base64 (no padding)."""

@@ -24,6 +24,7 @@ from ureport.models import (
     PollStatus,
     RunStatus,
 )
+from ureport.recipients import DELIVERABLE
 from ureport.workspace import CONTACT_LOADED, Workspace
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class Reminder:
         if not claimed:
             return 0
         query = Contact.filter(
-            status=ContactStatus.ACTIVE, runs__poll_id=poll.id, runs__status=RunStatus.ACTIVE
+            DELIVERABLE, status=ContactStatus.ACTIVE, runs__poll_id=poll.id, runs__status=RunStatus.ACTIVE
         ).distinct()
         sent, last = 0, None
         while True:

@@ -36,6 +36,8 @@ CONTACT_FIELDS = (
     "stopped_at",
     "last_seen_at",
     "help_sent_at",
+    "undeliverable_at",
+    "undeliverable_reason",
 )
 RUN_FIELDS = ("status", "state", "expires_at", "exited_at", "updated_at")
 # What a batch reads or writes back: building rows (datetimes parsed) costs more than the query, and

@@ -147,12 +147,19 @@ def test_connection_refused_is_transient() -> None:
         closed.send("hi", [ALICE])
 
 
-def test_invalid_number_is_permanent_and_masked(fake: FakeGateway, gateway: AfricasTalkingGateway) -> None:
-    with pytest.raises(PermanentSendError) as caught:
-        gateway.send("hi", [ALICE, "0711000001"])
-    assert caught.value.reason == "invalid phone number: 07110***01"
-    assert "0711000001" not in str(caught.value)
-    assert fake.messages == []
+def test_an_invalid_number_fails_alone_and_the_others_go(
+    fake: FakeGateway, gateway: AfricasTalkingGateway
+) -> None:
+    """The SDK would refuse the whole request for one malformed number: it fails alone, as AT would."""
+    results = gateway.send("hi", [ALICE, "0711000001"])
+    outcomes = {r.number: (r.status_code, r.outcome, r.status) for r in results}
+    assert outcomes == {
+        ALICE: (101, RecipientOutcome.ACCEPTED, "Success"),
+        "0711000001": (403, RecipientOutcome.PERMANENT, "InvalidPhoneNumber"),
+    }
+    assert [m.number for m in fake.messages] == [ALICE]
+    assert [r.outcome for r in gateway.send("hi", ["0711000001"])] == [RecipientOutcome.PERMANENT]
+    assert len(fake.messages) == 1  # nothing valid: no request at all
 
 
 def test_bad_api_url_is_permanent() -> None:

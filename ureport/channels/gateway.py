@@ -180,9 +180,15 @@ class AfricasTalkingGateway:
         return str(self._service._make_url("/messaging"))
 
     def send(self, text: str, recipients: Sequence[str]) -> list[RecipientResult]:
-        if not recipients:
-            return []
-        numbers = list(recipients)
+        # The SDK refuses the whole request for one malformed number: that one fails alone, as
+        # InvalidPhoneNumber (what AT answers for it), and the others go.
+        numbers = [number for number in recipients if validate_phone(number)]
+        invalid = [_invalid_recipient(number) for number in recipients if not validate_phone(number)]
+        if not numbers:
+            return invalid
+        return invalid + self._send(text, numbers)
+
+    def _send(self, text: str, numbers: list[str]) -> list[RecipientResult]:
         try:
             reply = self._service.send(
                 text,
@@ -218,6 +224,18 @@ def _request_error(exc: requests.RequestException) -> SendError:
         return PermanentSendError(f"bad gateway URL: {type(exc).__name__}")
     # Timeouts included: the request may have reached AT, so a retry can duplicate it.
     return TransientSendError(f"network error: {type(exc).__name__}")
+
+
+def _invalid_recipient(number: str) -> RecipientResult:
+    return RecipientResult(
+        number=number,
+        status_code=403,
+        outcome=RecipientOutcome.PERMANENT,
+        message_id=None,
+        cost=None,
+        parts=None,
+        status=RECIPIENT_STATUS_NAMES[403],
+    )
 
 
 def _invalid_number_reason(numbers: Sequence[str]) -> str:

@@ -1,0 +1,149 @@
+"""Staff accounts (admins, ambassadors, viewers): argon2id password hashes and the users' districts.
+
+Used by `ureport users`, the demo and the login page. Respondents never have accounts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from tortoise.transactions import in_transaction
+
+from ureport.clock import utcnow
+from ureport.models import Location, Role, User, UserDistrict
+from ureport.polls import Catalog
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # hashing a megabyte "password" is a cheap way to burn our CPU
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+# argon2-cffi's defaults are RFC 9106's second recommendation for argon2id (t=3, m=64 MiB, p=4).
+# A stored hash made with other parameters is replaced at the next successful log-in.
+hasher = PasswordHasher()
+
+
+class AccountError(ValueError):
+    """A user that cannot be added or changed: the message says why, for the terminal or the page."""
+
+
+def normalise_email(email: str) -> str:
+    address = email.strip().lower()
+    if not _EMAIL.fullmatch(address) or len(address) > 254:
+        raise AccountError(f"{email!r} is not an e-mail address")
+    return address
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at most {MAX_PASSWORD_LENGTH} characters")
+
+
+def hash_password(password: str) -> str:
+    return hasher.hash(password)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hasher.hash(secrets.token_urlsafe(16))
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def authenticate(email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, else None.
+
+    An unknown address still costs one hash, against a dummy, so the answer's timing does not tell
+    which addresses have accounts. Hashing runs in a thread: it takes tens of milliseconds of CPU.
+    """
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return None
+    try:
+        address = normalise_email(email)
+    except AccountError:
+        address = ""
+    user = await User.get_or_none(email=address) if address else None
+    stored = user.password_hash if user is not None else _dummy_hash()
+    if not await asyncio.to_thread(_verify, stored, password) or user is None or not user.active:
+        return None
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = await asyncio.to_thread(hash_password, password)
+        await user.save(update_fields=["password_hash"])
+    return user
+
+
+async def find_districts(names: list[str]) -> list[Location]:
+    """Districts by name, code, number or alias, matched the way people's replies are."""
+    catalog = Catalog()
+    await catalog.refresh()
+    found = []
+    for name in names:
+        place = catalog.locations.match(name)
+        if place is None:
+            raise AccountError(f"no district named {name!r} (load districts with `ureport locations load`)")
+        found.append(await Location.get(id=catalog.location_ids[place.code]))
+    return found
+
+
+async def add_user(
+    email: str, role: Role, password: str, districts: list[str], *, language: str | None = None
+) -> tuple[User, list[Location]]:
+    """A new account; an ambassador needs at least one district, the other roles see every district."""
+    address = normalise_email(email)
+    check_password(password)
+    if role is Role.AMBASSADOR and not districts:
+        raise AccountError("an ambassador needs at least one --district")
+    if role is not Role.AMBASSADOR and districts:
+        raise AccountError(f"--district is for ambassadors: a {role.value} sees every district")
+    places = await find_districts(districts)
+    if await User.exists(email=address):
+        raise AccountError(f"{address} already has an account (`ureport users remove` it first)")
+    password_hash = await asyncio.to_thread(hash_password, password)
+    async with in_transaction():
+        user = await User.create(
+            email=address, password_hash=password_hash, role=role, language=language, created_at=utcnow()
+        )
+        for place in {p.id: p for p in places}.values():
+            await UserDistrict.create(user=user, location=place)
+    return user, places
+
+
+async def user_rows() -> list[tuple[User, list[str]]]:
+    """Every account with its districts' names, for `ureport users list` and the admin pages."""
+    users = await User.all().order_by("email").prefetch_related("districts__location")
+    return [(user, sorted(d.location.name for d in user.districts)) for user in users]  # type: ignore[attr-defined]
+
+
+async def find_user(email: str) -> User:
+    user = await User.get_or_none(email=normalise_email(email))
+    if user is None:
+        raise AccountError(f"no account for {email!r}")
+    return user
+
+
+async def remove_user(email: str) -> None:
+    """Deletes the account, its districts and its sessions (the foreign keys cascade)."""
+    user = await find_user(email)
+    await user.delete()
+
+
+async def set_active(email: str, active: bool) -> None:
+    """Disabling an account also signs it out everywhere."""
+    from ureport.models import WebSession
+
+    user = await find_user(email)
+    user.active = active
+    await user.save(update_fields=["active"])
+    if not active:
+        await WebSession.filter(user=user).delete()
