@@ -11,9 +11,10 @@ from tortoise import connections
 
 from tests.broadcast_people import OPTED_IN, make_people
 from tests.harness import Harness, running_app
-from ureport.broadcast import Broadcaster, Cohort, count_cohort, count_undeliverable
+from ureport.broadcast import Broadcaster, BroadcastError, Cohort, count_cohort, count_undeliverable
 from ureport.channels.fake_gateway import FakeGateway
 from ureport.clock import utcnow
+from ureport.delivery import delivery_figures
 from ureport.models import Contact, ContactStatus, OutboundMessage, OutboxStatus, Poll
 from ureport.outbox import Sender, backoff, new_message, queue
 from ureport.schedule import Scheduler
@@ -130,3 +131,27 @@ async def test_permanent_delivery_report_is_recorded_and_reminders_skip_them(
             app.received(number)
         await app.settle()
         assert [len(app.received(number)) for number in phones[:4]] == [1, 0, 0, 1]
+
+
+async def test_delivery_figures_count_statuses_failures_and_waiting_reasons(
+    settings: Settings, fake_gateway: FakeGateway
+) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        phones = await make_people(settings)
+        await _broadcaster(app).start(POLL, Cohort(districts=("Nairobi",)))  # phones 0, 1 and 3: 6 messages
+        fake_gateway.fail_next(recipient_status=403, number=phones[1])  # intro: InvalidPhoneNumber
+        fake_gateway.fail_next(recipient_status=500, number=phones[3])  # intro: retried later
+        await app.settle()
+        figures = await delivery_figures(POLL)
+        assert figures.messages == {"sent": 4, "failed": 1, "queued": 1}
+        assert figures.failures == {"InvalidPhoneNumber": 1}
+        assert figures.waiting == {"InternalServerError": 1}
+        assert figures.runs == {"active": 3} and figures.total == 6
+        assert figures.lines(POLL) == [
+            f"{POLL}: messages queued 1, sent 4, delivered 0, failed 1",
+            "  failed InvalidPhoneNumber: 1",
+            "  queued, waiting (InternalServerError): 1",
+            f"{POLL}: runs active 3",
+        ]
+        with pytest.raises(BroadcastError, match="no poll 'nope'"):
+            await delivery_figures("nope")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +17,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
-from tortoise.functions import Count
 
 from ureport.broadcast import (
     Broadcaster,
@@ -29,7 +26,8 @@ from ureport.broadcast import (
     count_undeliverable,
     find_broadcast_poll,
 )
-from ureport.models import FlowRun, OutboundMessage, OutboxStatus, Poll
+from ureport.delivery import DeliveryFigures, delivery_figures
+from ureport.models import Poll
 from ureport.polls import Catalog
 from ureport.settings import Settings
 
@@ -90,41 +88,9 @@ async def start(args: argparse.Namespace, settings: Settings) -> str:
     return f"started {args.slug} for {started} contacts; their messages are queued"
 
 
-@dataclass(frozen=True)
-class PollStatus:
-    """A poll's messages by status (failures by reason) and its runs by status."""
-
-    messages: dict[str, int]
-    failures: dict[str, int]
-    runs: dict[str, int]
-
-    def lines(self, slug: str) -> list[str]:
-        out = [f"{slug}: messages " + _pairs(self.messages, [s.value for s in OutboxStatus])]
-        out += [f"  failed {reason}: {n}" for reason, n in sorted(self.failures.items())]
-        out.append(f"{slug}: runs " + (_pairs(self.runs, sorted(self.runs)) if self.runs else "none"))
-        return out
-
-
-def _pairs(counts: dict[str, int], keys: list[str]) -> str:
-    return ", ".join(f"{key} {counts.get(key, 0)}" for key in keys)
-
-
-async def poll_status(slug: str) -> PollStatus:
-    """Grouped counts over the (poll_id, status) index: cheap whatever the poll's size."""
-    poll = await Poll.get_or_none(slug=slug)
-    if poll is None:
-        raise BroadcastError(f"no poll {slug!r} (see `ureport polls list`)")
-    grouped = OutboundMessage.filter(poll_id=poll.id).annotate(n=Count("id"))
-    rows = await grouped.group_by("status", "failure_reason").values_list("status", "failure_reason", "n")
-    messages: Counter[str] = Counter()
-    failures: Counter[str] = Counter()
-    for status, reason, n in rows:
-        messages[str(status)] += n
-        if status == OutboxStatus.FAILED:
-            failures[reason or "unknown"] += n
-    runs = FlowRun.filter(poll_id=poll.id).annotate(n=Count("id")).group_by("status")
-    run_counts = {str(status): int(n) for status, n in await runs.values_list("status", "n")}
-    return PollStatus(dict(messages), dict(failures), run_counts)
+# The figures moved to ureport.delivery (shared with the admin page); the old names stay for callers.
+PollStatus = DeliveryFigures
+poll_status = delivery_figures
 
 
 def add_commands(polls: Any) -> None:
