@@ -1,5 +1,6 @@
-"""Translation catalogs: `check` (the default, run by scripts/check) fails when a web string is missing
-from locales/ or left untranslated; `update` re-extracts messages.pot and merges it into every catalog."""
+"""Translation catalogs: `check` (the default, run by scripts/check) fails when an interface string (web
+pages, USSD screens) is missing from locales/ or left untranslated; `update` re-extracts messages.pot and
+merges it into every catalog."""
 
 from __future__ import annotations
 
@@ -18,15 +19,16 @@ LOCALES = ROOT / "locales"
 LANGUAGES = ("en", "fr", "sw", "ar")  # en is the source language: its catalog stays empty
 # The same options every time, so messages.pot only changes when a string does.
 EXTRACT = ["-F", "babel.cfg", "--no-location", "--sort-output", "--project=ureport"]
-EXTRACT += ["-k", "gettext_", "-k", "ngettext_:1,2"]
+EXTRACT += ["-k", "gettext_", "-k", "ngettext_:1,2", "-k", "N_:1c,2"]  # N_(context, message): USSD
 
 
 def _pybabel(*args: str) -> None:
     CommandLineInterface().run(["pybabel", "--quiet", *args])
 
 
-def _ids(catalog: Catalog) -> set[str]:
-    return {str(m.id) if isinstance(m.id, str) else str(m.id[0]) for m in catalog if m.id}
+def _ids(catalog: Catalog) -> set[tuple[str | None, str]]:
+    """(context, message) pairs: "Back" on a USSD screen is another entry than "Back" on a page."""
+    return {(m.context, str(m.id) if isinstance(m.id, str) else str(m.id[0])) for m in catalog if m.id}
 
 
 def _read(path: Path, locale: str | None = None) -> Catalog:

@@ -2,73 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import jinja2
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.templating import Jinja2Templates
 
 from ureport.aggregates.engagement import engagement
 from ureport.aggregates.results import poll_results
 from ureport.clock import utcnow
 from ureport.models import Location, Poll, PollStatus
-from ureport.web import i18n, views
-
-COOKIE_SECONDS = 365 * 24 * 3600
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
-        autoescape=True,
-        extensions=["jinja2.ext.i18n"],
-    )
-    # Callables that read the request's language from a context variable: one shared environment.
-    env.install_gettext_callables(i18n.gettext_, i18n.ngettext_, newstyle=True)  # type: ignore[attr-defined]
-    env.globals.update(number=i18n.number, percent=i18n.percent, day=i18n.day, languages=_language_names())
-    return env
-
-
-def _language_names() -> dict[str, str]:
-    """Each language named in itself, so a visitor can find their own whatever the page's language."""
-    from babel import Locale
-
-    return {lang: Locale.parse(lang).get_display_name(lang) or lang for lang in i18n.LANGUAGES}
-
-
-templates = Jinja2Templates(env=_environment())
-
-
-def _render(request: Request, name: str, context: dict[str, Any], lang: str) -> Response:
-    links = {}
-    for code in i18n.LANGUAGES:  # relative links: the page works behind any host name or proxy
-        url = request.url.include_query_params(lang=code)
-        links[code] = f"{url.path}?{url.query}"
-    base = {
-        "lang": lang,
-        "dir": i18n.direction(lang),
-        "language_links": links,
-        "simulator": request.app.state.demo_gateway is not None,
-    }
-    response = templates.TemplateResponse(request, name, base | context)
-    response.headers["Vary"] = "Accept-Language, Cookie"
-    response.headers["Content-Language"] = lang
-    if request.query_params.get("lang") == lang:  # an explicit choice is remembered
-        secure = request.url.scheme == "https"  # behind TLS (uvicorn --proxy-headers reads the proxy's)
-        response.set_cookie(
-            i18n.COOKIE, lang, max_age=COOKIE_SECONDS, httponly=True, samesite="lax", secure=secure
-        )
-    return response
-
-
-def _begin(request: Request) -> str:
-    lang = i18n.request_language(request)
-    i18n.use(lang)
-    return lang
+from ureport.web import auth, i18n, layout, views
 
 
 async def _public_polls() -> list[dict[str, Any]]:
@@ -92,7 +37,8 @@ async def _public_polls() -> list[dict[str, Any]]:
 
 
 async def home(request: Request) -> Response:
-    lang = _begin(request)
+    lang = layout.begin(request)
+    await auth.current_user(request)  # the header names whoever is signed in
     data = await engagement(k=request.app.state.settings.min_cell, now=utcnow())
     names = {str(i): n for i, n in await Location.filter(level=2).values_list("id", "name")}
     context = {
@@ -100,12 +46,13 @@ async def home(request: Request) -> Response:
         "engagement": views.engagement_view(data, names, rtl=i18n.direction(lang) == "rtl"),
         "min_cell": data["min_cell"],
     }
-    return _render(request, "home.html", context, lang)
+    return layout.render(request, "home.html", context, lang)
 
 
 async def poll_page(request: Request) -> Response:
     """A poll's results on one tab; drafts and the registration flow are not public."""
-    lang = _begin(request)
+    lang = layout.begin(request)
+    await auth.current_user(request)
     poll = await Poll.get_or_none(slug=request.path_params["slug"], kind="poll")
     if poll is None or poll.status == PollStatus.DRAFT:
         raise HTTPException(404, "no published poll with that name")
@@ -126,7 +73,7 @@ async def poll_page(request: Request) -> Response:
         "started": i18n.day(poll.started_at or poll.created_at),
         "closed": i18n.day(poll.closed_at),
     }
-    return _render(request, "poll.html", context, lang)
+    return layout.render(request, "poll.html", context, lang)
 
 
 routes = [

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ureport.channels.ussd.screens import BACK, MORE, Deck, Option, layout, prompt_page
-from ureport.channels.ussd.texts import LANGUAGE_NAMES, text
+from ureport.channels.ussd.texts import LANGUAGE_NAMES, MAIN_TITLE, text
 from ureport.conversation import Conversation
 from ureport.flows import engine
 from ureport.flows.model import QuestionType
@@ -143,8 +143,7 @@ class Menus:
                 items.append((title, f"poll:{active}"))
         items += [(text("details", hop.language), "details"), (text("stop", hop.language), "stop")]
         options = tuple(Option(n, label, value) for n, (label, value) in enumerate(items, 1))
-        question = text("main", hop.language)
-        return Deck("main", "menu:main", notes, question, options, language=hop.language)
+        return Deck("main", "menu:main", notes, MAIN_TITLE, options, language=hop.language)
 
     def main_choice(self, hop: Hop, value: str) -> Deck:
         lang = hop.language

@@ -9,18 +9,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ureport.channels.segments import is_gsm7, sms_segments
-from ureport.channels.ussd.texts import TEXTS, text
+from ureport.channels.ussd.texts import text
 
 MORE, BACK = "98", "0"
-PREFIX = 4  # "CON " or "END "
+PREFIX = "CON "  # or "END ": the same length, and priced with the screen (in UCS-2 it takes more room)
 # Telcos cannot be relied on to render anything but GSM-7 ("no special characters", AT's docs), so
 # letters with accents lose them when that makes them GSM-7; what remains (Arabic script) stays and is
 # counted as UCS-2.
 _TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "..."})
-_ERROR_STAND_IN = "x" * max(len(v) for key in ("invalid", "empty") for v in TEXTS[key].values())
-_NAV_STAND_INS = tuple(
-    "x" * max(len(f"{n}. {v}") for v in TEXTS[k].values()) for n, k in ((MORE, "more"), (BACK, "back"))
-)
 
 
 @dataclass(frozen=True)
@@ -125,18 +121,18 @@ def prompt_page(deck: Deck, budget: int) -> int:
 
 @functools.lru_cache(maxsize=2048)  # every respondent sees the same questions
 def _layout(deck: Deck, budget: int) -> tuple[tuple[str, ...], int]:
+    error, navigation = _stand_ins(deck.language)
     texts = [for_screen(t) for t in deck.texts]
     question = for_screen(deck.question) if deck.question else None
     lines = [f"{o.number}. {for_screen(o.label)}" for o in deck.options]
-    room = budget - PREFIX
-    # The worst case a page must hold beside its content: an error line and both navigation lines,
-    # counted with the content so that one non-GSM character prices the whole screen as UCS-2.
+    # The worst case a page must hold beside its content: the prefix, an error line and both navigation
+    # lines, counted with the content so that one non-GSM character prices the whole screen as UCS-2.
     whole = [*texts, *([question] if question else []), *lines]
-    if cost("\n".join([_ERROR_STAND_IN, *whole])) <= room:
+    if cost(PREFIX + "\n".join([error, *whole])) <= budget:
         return ("\n".join(whole),), 0
 
     def fits(page: list[str]) -> bool:
-        return cost("\n".join([_ERROR_STAND_IN, *page, *_NAV_STAND_INS])) <= room
+        return cost(PREFIX + "\n".join([error, *page, *navigation])) <= budget
 
     pages: list[list[str]] = [[]]
 
@@ -157,6 +153,18 @@ def _layout(deck: Deck, budget: int) -> tuple[tuple[str, ...], int]:
     return tuple("\n".join(page) for page in pages), first
 
 
+@functools.lru_cache(maxsize=64)
+def _stand_ins(language: str | None) -> tuple[str, tuple[str, str]]:
+    """The longest error line and both navigation lines in the deck's language, as `render` writes them:
+    a page keeps room for them, priced in their alphabet (an Arabic error line makes a page UCS-2)."""
+    error = max((for_screen(text(key, language)) for key in ("invalid", "empty")), key=cost)
+    return error, (_navigation(MORE, "more", language), _navigation(BACK, "back", language))
+
+
+def _navigation(number: str, key: str, language: str | None) -> str:
+    return f"{number}. {for_screen(text(key, language))}"
+
+
 def has_back(deck: Deck, page: int, last: int) -> bool:
     """'0. Back' is offered except on the last page of a question that takes typed input (0 is an answer)."""
     return page > 0 and (page < last or (bool(deck.options) and not deck.free))
@@ -167,11 +175,11 @@ def render(deck: Deck, page: int, budget: int, *, error: str | None = None) -> s
     pages = layout(deck, budget)
     page = min(max(page, 0), len(pages) - 1)
     last = len(pages) - 1
-    lines = [text(error, deck.language)] if error else []
+    lines = [for_screen(text(error, deck.language))] if error else []
     lines.append(pages[page])
     if page < last:
-        lines.append(f"{MORE}. {for_screen(text('more', deck.language))}")
+        lines.append(_navigation(MORE, "more", deck.language))
     if has_back(deck, page, last):
-        lines.append(f"{BACK}. {for_screen(text('back', deck.language))}")
+        lines.append(_navigation(BACK, "back", deck.language))
     prefix = "END" if deck.end and page == last else "CON"
     return f"{prefix} " + "\n".join(line for line in lines if line)

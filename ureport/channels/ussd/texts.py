@@ -1,64 +1,52 @@
-"""The USSD interface's own strings (menus, navigation, errors) in each language the shipped flows speak."""
+"""The USSD interface's own strings (menus, navigation, errors), translated through the Babel catalogs.
+
+They live in locales/ beside the web pages' strings, under the message context `ussd` (a screen holds
+160 characters: translations stay short, and "Back" here need not read like "Back" on a web page).
+Poll content, the registration flow's messages included, stays in the poll files. A language without a
+catalog gets English, as the web pages do.
+"""
 
 from __future__ import annotations
 
-DEFAULT_LANGUAGE = "en"
+from ureport.web.i18n import LANGUAGES, translations
 
-TEXTS: dict[str, dict[str, str]] = {
-    "more": {"en": "More", "sw": "Zaidi", "fr": "Suite"},
-    "back": {"en": "Back", "sw": "Nyuma", "fr": "Retour"},
-    "invalid": {"en": "Invalid choice.", "sw": "Chaguo si sahihi.", "fr": "Choix invalide."},
-    "empty": {"en": "Please reply.", "sw": "Tafadhali jibu.", "fr": "Merci de répondre."},
-    "main": {"en": "U-Report", "sw": "U-Report", "fr": "U-Report"},
-    "details": {"en": "My details", "sw": "Taarifa zangu", "fr": "Mes informations"},
-    "stop": {"en": "Stop polls", "sw": "Acha kura za maoni", "fr": "Arrêter les sondages"},
-    "language": {"en": "Language", "sw": "Lugha", "fr": "Langue"},
-    "district": {"en": "County", "sw": "Kaunti", "fr": "Comté"},
-    "pick_language": {"en": "Choose your language:", "sw": "Chagua lugha yako:", "fr": "Choisis ta langue :"},
-    "pick_district": {
-        "en": "Pick your county or type its first letters:",
-        "sw": "Chagua kaunti yako au andika herufi zake za kwanza:",
-        "fr": "Choisis ton comté ou tape ses premières lettres :",
-    },
-    "no_district": {
-        "en": "No county starts with that.",
-        "sw": "Hakuna kaunti inayoanza hivyo.",
-        "fr": "Aucun comté ne commence ainsi.",
-    },
-    "saved": {"en": "Saved.", "sw": "Imehifadhiwa.", "fr": "Enregistré."},
-    "stop_confirm": {
-        "en": "Stop all U-Report polls? You will get no more messages.",
-        "sw": "Acha kura zote za U-Report? Hutapokea ujumbe tena.",
-        "fr": "Arrêter tous les sondages U-Report ? Tu ne recevras plus de messages.",
-    },
-    "yes_stop": {"en": "Yes, stop", "sw": "Ndiyo, acha", "fr": "Oui, arrêter"},
-    "no_back": {"en": "No, go back", "sw": "Hapana, rudi", "fr": "Non, retour"},
-    "resume": {
-        "en": "You did not finish last time.",
-        "sw": "Hukumaliza mara iliyopita.",
-        "fr": "Tu n'as pas fini la dernière fois.",
-    },
-    "continue": {
-        "en": "Continue where you left off",
-        "sw": "Endelea ulipoachia",
-        "fr": "Reprendre où tu étais",
-    },
-    "restart": {"en": "Start again", "sw": "Anza upya", "fr": "Recommencer"},
-    "welcome": {
-        "en": "Welcome to U-Report. Choose your language:",
-        "sw": "Karibu U-Report. Chagua lugha yako:",
-        "fr": "Bienvenue sur U-Report. Choisis ta langue :",
-    },
-    "session_error": {
-        "en": "Something went wrong. Please dial again.",
-        "sw": "Kuna hitilafu. Tafadhali piga tena.",
-        "fr": "Une erreur est survenue. Rappelle plus tard.",
-    },
+CONTEXT = "ussd"
+
+
+def N_(context: str, message: str) -> str:  # noqa: N802 (the name gettext tools know)
+    """Marks a string for extraction (scripts/catalogs.py: keyword N_:1c,2); it is translated when shown."""
+    return message
+
+
+TEXTS: dict[str, str] = {
+    "more": N_("ussd", "More"),
+    "back": N_("ussd", "Back"),
+    "invalid": N_("ussd", "Invalid choice."),
+    "empty": N_("ussd", "Please reply."),
+    "details": N_("ussd", "My details"),
+    "stop": N_("ussd", "Stop polls"),
+    "language": N_("ussd", "Language"),
+    "district": N_("ussd", "County"),
+    "pick_language": N_("ussd", "Choose your language:"),
+    "pick_district": N_("ussd", "Pick your county or type its first letters:"),
+    "saved": N_("ussd", "Saved."),
+    "stop_confirm": N_("ussd", "Stop all U-Report polls? You will get no more messages."),
+    "yes_stop": N_("ussd", "Yes, stop"),
+    "no_back": N_("ussd", "No, go back"),
+    "resume": N_("ussd", "You did not finish last time."),
+    "continue": N_("ussd", "Continue where you left off"),
+    "restart": N_("ussd", "Start again"),
+    "welcome": N_("ussd", "Welcome to U-Report. Choose your language:"),
+    "session_error": N_("ussd", "Something went wrong. Please dial again."),
 }
-LANGUAGE_NAMES = {"en": "English", "sw": "Kiswahili", "fr": "Français"}
+MAIN_TITLE = "U-Report"  # the service's name, the same in every language
+# Each language by its own name, so that anyone can find theirs whatever the menu's language.
+LANGUAGE_NAMES = {"en": "English", "sw": "Kiswahili", "fr": "Français", "ar": "العربية"}
 
 
 def text(key: str, language: str | None) -> str:
-    """The interface string in `language`, else in English."""
-    texts = TEXTS[key]
-    return texts.get(language or DEFAULT_LANGUAGE) or texts[DEFAULT_LANGUAGE]
+    """The interface string in `language` when it has a catalog, else in English."""
+    message = TEXTS[key]
+    if language is None or language not in LANGUAGES:
+        return message
+    return translations(language).pgettext(CONTEXT, message)
