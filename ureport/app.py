@@ -24,7 +24,7 @@ from ureport.db import tortoise_config
 from ureport.metrics import routes as metrics_routes
 from ureport.privacy import install_log_masking
 from ureport.settings import Settings
-from ureport.web import ambassador, auth, pages, results, simulator
+from ureport.web import admin, ambassador, auth, pages, results, simulator
 from ureport.worker import Machinery, default_gateway
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ def create_app(
     routes = [Route("/healthz", healthz), *callbacks.routes, *ussd.routes, *results.routes, *pages.routes]
     routes += auth.routes + ambassador.routes
     routes += metrics_routes
+    routes += admin.routes
     if demo_gateway is not None:
         routes += simulator.routes
     # Pages and JSON travel compressed: many readers are on 2G/3G (bodies under 1 KB are left as they are).

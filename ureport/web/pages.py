@@ -17,7 +17,8 @@ from ureport.web import auth, i18n, layout, views
 
 
 async def _public_polls() -> list[dict[str, Any]]:
-    polls = await Poll.filter(kind="poll", status__in=[PollStatus.ACTIVE, PollStatus.CLOSED]).order_by(
+    statuses = [PollStatus.ACTIVE, PollStatus.CLOSED]  # drafts, and results an admin held back, stay private
+    polls = await Poll.filter(kind="poll", status__in=statuses, published=True).order_by(
         "-started_at", "-created_at"
     )
     listed = []
@@ -50,11 +51,11 @@ async def home(request: Request) -> Response:
 
 
 async def poll_page(request: Request) -> Response:
-    """A poll's results on one tab; drafts and the registration flow are not public."""
+    """A poll's results on one tab; drafts, unpublished results and the registration flow are not public."""
     lang = layout.begin(request)
     await auth.current_user(request)
     poll = await Poll.get_or_none(slug=request.path_params["slug"], kind="poll")
-    if poll is None or poll.status == PollStatus.DRAFT:
+    if poll is None or poll.status == PollStatus.DRAFT or not poll.published:
         raise HTTPException(404, "no published poll with that name")
     tab = request.query_params.get("tab", "all")
     tab = tab if tab in views.TABS else "all"

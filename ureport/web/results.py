@@ -14,9 +14,9 @@ from ureport.models import Poll, PollStatus
 
 
 async def results_json(request: Request) -> Response:
-    """A poll's published results; draft polls are not public."""
+    """A poll's published results; drafts and results an admin unpublished are not public."""
     poll = await Poll.get_or_none(slug=request.path_params["slug"], kind="poll")
-    if poll is None or poll.status == PollStatus.DRAFT:
+    if poll is None or poll.status == PollStatus.DRAFT or not poll.published:
         raise HTTPException(404, "no published poll with that name")
     data = await poll_results(poll, k=request.app.state.settings.min_cell)
     return JSONResponse(data, headers={"Cache-Control": "public, max-age=60"})
