@@ -1,12 +1,14 @@
-"""Charts as server-rendered SVG: bars and a tile-grid map, each with a text alternative, no script."""
+"""Charts as server-rendered SVG: bars, a tile-grid map and a choropleth, each with a text alternative."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
+
+from ureport.web import geo
 
 WIDTH = 320
 LABEL_HEIGHT = 16
@@ -127,14 +129,26 @@ def abbreviations(names: Sequence[str]) -> list[str]:
     return result
 
 
-def _tile(tile: Tile, abbreviation: str, x: float, y: float, chart_id: str) -> str:
+def _fill(tile: Tile, chart_id: str) -> tuple[str, str]:
+    """The district's colour and the colour of text on it."""
     if tile.hidden:
-        fill, ink = f"url(#{chart_id}-hatch)", "#1a1a1a"
-    elif tile.share is None:
-        fill, ink = "#f2f2f2", "#1a1a1a"
-    else:
-        fill = shade(tile.share)
-        ink = "#fff" if fill in RAMP[3:] else "#1a1a1a"
+        return f"url(#{chart_id}-hatch)", "#1a1a1a"
+    if tile.share is None:
+        return "#f2f2f2", "#1a1a1a"
+    fill = shade(tile.share)
+    return fill, "#fff" if fill in RAMP[3:] else "#1a1a1a"
+
+
+def _hatch(chart_id: str) -> str:
+    return (
+        f'<pattern id="{chart_id}-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="6" height="6" fill="#d9d9d9"/>'
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="#767676" stroke-width="2"/></pattern>'
+    )
+
+
+def _tile(tile: Tile, abbreviation: str, x: float, y: float, chart_id: str) -> str:
+    fill, ink = _fill(tile, chart_id)
     return (
         f"<g><title>{escape(tile.name)}: {escape(tile.text)}</title>"
         f'<rect x="{x}" y="{y}" width="{TILE}" height="{TILE}" fill="{fill}" stroke="#767676"/>'
@@ -150,12 +164,7 @@ def tile_map(tiles: Sequence[Tile], *, title: str, chart_id: str, rtl: bool = Fa
     rows = max(1, math.ceil(len(tiles) / columns))
     step = TILE + GAP
     width, height = columns * step, rows * step
-    hatch = (
-        f'<defs><pattern id="{chart_id}-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
-        'patternTransform="rotate(45)"><rect width="6" height="6" fill="#d9d9d9"/>'
-        '<line x1="0" y1="0" x2="0" y2="6" stroke="#767676" stroke-width="2"/></pattern></defs>'
-    )
-    parts = [hatch]
+    parts = [f"<defs>{_hatch(chart_id)}</defs>"]
     shorts = abbreviations([tile.name for tile in tiles])
     for index, tile in enumerate(tiles):
         column, row = index % columns, index // columns
@@ -163,3 +172,34 @@ def tile_map(tiles: Sequence[Tile], *, title: str, chart_id: str, rtl: bool = Fa
             column = columns - 1 - column
         parts.append(_tile(tile, shorts[index], column * step + GAP / 2, row * step + GAP / 2, chart_id))
     return _svg(parts, title=title, chart_id=chart_id, width=width, height=height, rtl=rtl)
+
+
+OUTLINE = "geo-"  # ids of the shared district outlines: the first map on a page defines them
+
+
+def choropleth(
+    tiles: Mapping[str, Tile],
+    shapes: geo.Shapes,
+    *,
+    title: str,
+    chart_id: str,
+    outlines: bool,
+    rtl: bool = False,
+) -> Markup:
+    """Districts drawn from their boundaries, shaded like the tiles. The outlines are written once per
+    page (`outlines=True` on the first map) and every map reuses them with <use>, so a page with several
+    questions does not repeat the heaviest part. Geography is never mirrored, even right to left."""
+    defs = [_hatch(chart_id)]
+    if outlines:
+        defs += [f'<path id="{OUTLINE}{key}" d="{path}"/>' for key, path in shapes.paths.items()]
+    group = '<g stroke="#8c8c8c" stroke-width=".6" stroke-linejoin="round" fill-rule="evenodd">'
+    parts = [f"<defs>{''.join(defs)}</defs>", group]
+    for key, tile in tiles.items():
+        if key in shapes.paths:
+            fill, _ink = _fill(tile, chart_id)
+            parts.append(
+                f"<g><title>{escape(tile.name)}: {escape(tile.text)}</title>"
+                f'<use href="#{OUTLINE}{key}" fill="{fill}"/></g>'
+            )
+    parts.append("</g>")
+    return _svg(parts, title=title, chart_id=chart_id, width=shapes.width, height=shapes.height, rtl=rtl)

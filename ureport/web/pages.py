@@ -13,7 +13,7 @@ from ureport.aggregates.engagement import engagement
 from ureport.aggregates.results import poll_results
 from ureport.clock import utcnow
 from ureport.models import Location, Poll, PollStatus
-from ureport.web import auth, i18n, layout, views
+from ureport.web import auth, geo, i18n, layout, views
 
 
 async def _public_polls() -> list[dict[str, Any]]:
@@ -61,6 +61,10 @@ async def poll_page(request: Request) -> Response:
     tab = tab if tab in views.TABS else "all"
     data = await poll_results(poll, k=request.app.state.settings.min_cell)
     rtl = i18n.direction(lang) == "rtl"
+    maps = None
+    if tab == "location":
+        show = dict(v.split(":", 1) for v in request.query_params.getlist("show") if ":" in v)
+        maps = views.MapContext(await geo.district_shapes(), show, lang)
     title, title_lang = i18n.pick(poll.title, poll.default_language)
     context = {
         "poll": poll,
@@ -68,9 +72,9 @@ async def poll_page(request: Request) -> Response:
         "title_lang": title_lang,
         "tab": tab,
         "tabs": [(key, views.tab_label(key)) for key in views.TABS],
-        "questions": [views.question_view(q, tab, lang=lang, rtl=rtl) for q in data["questions"]],
+        "questions": [views.question_view(q, tab, lang=lang, rtl=rtl, maps=maps) for q in data["questions"]],
         "min_cell": data["min_cell"],
-        "map_legend": views.map_legend() if tab == "location" else [],
+        "map_legend": views.map_legend(data["min_cell"]) if tab == "location" else [],
         "started": i18n.day(poll.started_at or poll.created_at),
         "closed": i18n.day(poll.closed_at),
     }

@@ -4,12 +4,13 @@ here was suppressed before it arrived, and a hidden one stays the suppression ma
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from markupsafe import Markup
 
-from ureport.web import charts
+from ureport.web import charts, geo
 from ureport.web.i18n import _, number, percent, pick, whole_percent
 
 # Tabs like U-Report's: the tab's key in the URL, and the published table it reads.
@@ -99,12 +100,36 @@ def _share_bars(table: Mapping[str, Any], row: int, columns: Sequence[str]) -> t
 
 
 @dataclass(frozen=True, slots=True)
+class MapChoice:
+    label: str
+    href: str
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictMap:
+    svg: Markup
+    choices: tuple[MapChoice, ...]  # one link per category: which share the map is shaded by
+    unmapped: tuple[str, ...] = ()  # districts without a loaded boundary (choropleth only)
+
+
+@dataclass(slots=True)
+class MapContext:
+    """What the Location tab needs beyond the results: boundaries, the chosen categories, the page."""
+
+    shapes: geo.Shapes = geo.EMPTY
+    show: Mapping[str, str] = field(default_factory=dict)  # question key -> category id to shade by
+    lang: str = "en"
+    outlines_drawn: bool = False  # the first choropleth on the page defines the outlines the others use
+
+
+@dataclass(frozen=True, slots=True)
 class QuestionView:
     key: str
     text: str
     text_lang: str
     chart: Markup | None
-    map: Markup | None
+    map: DistrictMap | None
     table: TableView | None
     words: tuple[tuple[str, str], ...]
     answered: str
@@ -116,7 +141,9 @@ def _columns(question: Mapping[str, Any], table: Mapping[str, Any], lang: str) -
     return [declared.get(key) or category_label(key) for key in table["columns"]]
 
 
-def question_view(question: Mapping[str, Any], tab: str, *, lang: str, rtl: bool) -> QuestionView:
+def question_view(
+    question: Mapping[str, Any], tab: str, *, lang: str, rtl: bool, maps: MapContext | None = None
+) -> QuestionView:
     """One question on one tab: a chart (bars, or the district map) and the table it is drawn from."""
     text, text_lang = pick(question["text"], lang)
     overall = question["tables"]["all"]
@@ -132,9 +159,10 @@ def question_view(question: Mapping[str, Any], tab: str, *, lang: str, rtl: bool
     chart_id = f"q-{question['key']}-{tab}"
     rows = [_("Everyone")] if dimension == "all" else [category_label(r) for r in table["row_labels"]]
     chart: Markup | None = None
-    tile_map: Markup | None = None
+    district_map: DistrictMap | None = None
     if dimension == "district":  # 47 groups of bars would be a wall: the map and the table say it better
-        tile_map = district_map(table, rows, columns, chart_id=chart_id, rtl=rtl)
+        context = maps or MapContext(lang=lang)
+        district_map = map_view(question, table, rows, columns, chart_id=chart_id, rtl=rtl, maps=context)
     else:
         labels = [""] if dimension == "all" else rows
         groups = [charts.Group(labels[i], _share_bars(table, i, columns)) for i in range(len(rows))]
@@ -142,23 +170,61 @@ def question_view(question: Mapping[str, Any], tab: str, *, lang: str, rtl: bool
     view = table_view(
         table, caption=tab_caption(tab), row_header=group_label(dimension), columns=columns, rows=rows
     )
-    return QuestionView(question["key"], text, text_lang, chart, tile_map, view, (), answered)
+    return QuestionView(question["key"], text, text_lang, chart, district_map, view, (), answered)
 
 
-def district_map(
-    table: Mapping[str, Any], names: Sequence[str], columns: Sequence[str], *, chart_id: str, rtl: bool
-) -> Markup | None:
-    """The share of each district answering the first category, as a tile grid."""
+def leading(question: Mapping[str, Any], columns: Sequence[str]) -> int:
+    """The category most people chose nationally, by the published overall counts (hidden ones lose)."""
+    cells = question["tables"]["all"]["cells"][0]
+    counts = [-1 if n is None else n for n in cells[: len(columns)]]
+    return counts.index(max(counts)) if counts else 0
+
+
+def _choices(
+    question: Mapping[str, Any], table: Mapping[str, Any], columns: Sequence[str], chosen: int, lang: str
+) -> tuple[MapChoice, ...]:
+    key = question["key"]
+    return tuple(
+        MapChoice(
+            label, f"?tab=location&lang={lang}&show={quote(key)}:{quote(category)}#h-{key}", j == chosen
+        )
+        for j, (label, category) in enumerate(zip(columns, table["columns"], strict=True))
+    )
+
+
+def map_view(
+    question: Mapping[str, Any],
+    table: Mapping[str, Any],
+    names: Sequence[str],
+    columns: Sequence[str],
+    *,
+    chart_id: str,
+    rtl: bool,
+    maps: MapContext,
+) -> DistrictMap | None:
+    """Each district's share answering the chosen category (the leading one unless the visitor picked
+    another): a choropleth when boundaries are loaded, else a tile grid."""
     if not names or not columns:
         return None
-    tiles = []
+    picked = maps.show.get(question["key"])
+    chosen = table["columns"].index(picked) if picked in table["columns"] else leading(question, columns)
+    tiles = {}
     for i, name in enumerate(names):
-        share = table["row_percentages"][i][0]
-        hidden = table["cells"][i][0] is None or table["row_totals"][i] is None
+        share = table["row_percentages"][i][chosen]
+        hidden = table["cells"][i][chosen] is None or table["row_totals"][i] is None
         text = percent(share) if share is not None else ("x" if hidden else "–")
-        tiles.append(charts.Tile(name, share, text, hidden))
-    title = _("Share answering “%(answer)s”, by district") % {"answer": columns[0]}
-    return charts.tile_map(tiles, title=title, chart_id=f"{chart_id}-map", rtl=rtl)
+        tiles[table["rows"][i]] = charts.Tile(name, share, text, hidden)
+    title = _("Share answering “%(answer)s”, by district") % {"answer": columns[chosen]}
+    choices = _choices(question, table, columns, chosen, maps.lang)
+    if not maps.shapes.paths:
+        svg = charts.tile_map(list(tiles.values()), title=title, chart_id=f"{chart_id}-map", rtl=rtl)
+        return DistrictMap(svg, choices)
+    first, maps.outlines_drawn = not maps.outlines_drawn, True
+    svg = charts.choropleth(
+        tiles, maps.shapes, title=title, chart_id=f"{chart_id}-map", outlines=first, rtl=rtl
+    )
+    unmapped = tuple(tile.name for key, tile in tiles.items() if key not in maps.shapes.paths)
+    return DistrictMap(svg, choices, unmapped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,11 +275,16 @@ def percent_of(table: Mapping[str, Any], row: int) -> float | None:
     return float(100 * cell / total)
 
 
-def map_legend() -> list[tuple[str, str]]:
-    """The map's colours in words: one step per 20 points, hidden districts, districts with no answer."""
+def map_legend(k: int) -> list[tuple[str, str, bool]]:
+    """The map's colours in words: one step per 20 points, hidden districts (and why), no answers."""
     steps = [
         (colour, f"{whole_percent(20.0 * i)}–{whole_percent(20.0 * (i + 1))}")
         for i, colour in enumerate(charts.RAMP)
     ]
     hatch = "repeating-linear-gradient(45deg, #d9d9d9 0 3px, #767676 3px 5px)"
-    return [*steps, (hatch, _("x: hidden")), ("#f2f2f2", _("no answers"))]
+    why = _(
+        "hatched: hidden to protect privacy, because fewer than %(k)s people answered there "
+        "or because such a number could otherwise be worked out"
+    ) % {"k": number(k)}
+    keys = [(colour, label, False) for colour, label in steps]
+    return [*keys, (hatch, why, True), ("#f2f2f2", _("no answers"), False)]
