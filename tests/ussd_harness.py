@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 import httpx
 
 from tests.harness import Harness
+from ureport.clock import utcnow
+from ureport.models import Poll
+from ureport.schedule import close_poll
 
 SERVICE_CODE = "*384*123#"
 USSD_URL = "/channels/africastalking/ussd"
@@ -53,9 +56,19 @@ class UssdPhone:
         return await self.screen("*".join(self.inputs))
 
     async def play(self, sent: str) -> list[str]:
-        """One transcript line: the service code dials, `sms: ...` texts in, anything else is typed."""
+        """One transcript line: the service code dials, `sms: ...` texts in, `close: SLUG` closes a poll
+        (as its closing time does), anything else is typed."""
         if sent == SERVICE_CODE:
             return [await self.dial()]
+        if sent.startswith("close: "):
+            await close_now(self.app, sent.removeprefix("close: "))
+            return []
         if sent.startswith("sms: "):
             return await self.app.send(self.phone, sent.removeprefix("sms: "))
         return [await self.press(sent)]
+
+
+async def close_now(app: Harness, slug: str) -> None:
+    """Close a poll the way the scheduler does at its closing time (open runs become closed)."""
+    await close_poll(await Poll.get(slug=slug), utcnow())
+    await app.app.state.catalog.refresh()

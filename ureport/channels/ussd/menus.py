@@ -56,11 +56,15 @@ class Menus:
             replies = self.conversation.waiting(hop.work, contact)
             language = contact.language or self.catalog.registration.default_language
             return self.replies(hop, replies or self.conversation.join(hop.work, contact, language, CHANNEL))
+        if contact.id in hop.work.closed_runs:
+            return self.closed(hop)
         return self.main_menu(hop)
 
     def answer(self, hop: Hop, deck: Deck, page: int, given: str) -> Step:
         """The next step after `given` on page `page` of `deck`."""
         answer = given.strip()
+        if deck.mode in ("flow", "district") and self.poll_closed(hop):  # paging on included
+            return Step(self.closed(hop))
         last = len(layout(deck, self.budget)) - 1
         if answer == MORE and page < last:
             return Step(deck, page + 1)
@@ -99,7 +103,9 @@ class Menus:
             return self.main_menu(hop, notes=(text("saved", hop.language),))
         if mode == "stop":
             return self.stopped(hop) if value == "yes" else self.main_menu(hop)
-        return self.replies(hop, self.conversation.restart(work, contact, CHANNEL))  # "resume": restart
+        if work.open_run(contact) is None:  # "resume": start again, but the run ended since the offer
+            return self.first(hop)
+        return self.replies(hop, self.conversation.restart(work, contact, CHANNEL))
 
     def typed(self, hop: Hop, deck: Deck, given: str) -> Step:
         """Typed input: letters narrow a district list, anything else goes to the poll as over SMS."""
@@ -149,6 +155,8 @@ class Menus:
         lang = hop.language
         if value.startswith("poll:"):
             slug = value.removeprefix("poll:")
+            if slug != self.catalog.active:  # closed since the menu listed it
+                return self.closed(hop)
             return self.replies(hop, self.conversation.open_poll(hop.work, hop.contact, slug, CHANNEL))
         if value == "details":
             items = (
@@ -158,6 +166,17 @@ class Menus:
             return Deck("details", "menu:details", (), text("details", lang), items, language=lang)
         items = (Option(1, text("yes_stop", lang), "yes"), Option(2, text("no_back", lang), "no"))
         return Deck("stop", "menu:stop", (), text("stop_confirm", lang), items, language=lang)
+
+    def poll_closed(self, hop: Hop) -> bool:
+        """The run this session was answering closed with its poll (the person was not told yet)."""
+        return hop.work.open_run(hop.contact) is None and hop.contact.id in hop.work.closed_runs
+
+    def closed(self, hop: Hop) -> Deck:
+        """A poll closed while this person had it open: its closing notice, once whatever the channel
+        (as over SMS), above the main menu, which no longer lists it. No question of it is asked again."""
+        hop.work.closed_notice_due(hop.contact)  # told: the runs become expired
+        notice = self.conversation.message("poll_closed", hop.contact.language or hop.language).text
+        return self.main_menu(hop, notes=(notice,))
 
     def stopped(self, hop: Hop) -> Deck:
         replies = self.conversation.stop(hop.work, hop.contact)
@@ -209,6 +228,8 @@ class Menus:
         if saved is not None:
             deck = Deck.from_json(saved["deck"])
             waiting = replies[-1].prompt.node_id if replies and replies[-1].prompt else None
+            if deck.mode == "main":  # rebuilt: a poll it listed may have closed since
+                return Step(self.first(hop))
             if deck.mode in RESTORABLE or (deck.mode in ("flow", "district") and deck.screen_id == waiting):
                 return Step(deck, int(saved.get("page", 0)))
         return Step(self.replies(hop, replies) if replies else self.first(hop))
