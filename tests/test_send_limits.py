@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 
 from tests.broadcast_people import OPTED_IN, make_people
+from tests.conftest import PG_URL
 from tests.harness import running_app
 from ureport.broadcast import Broadcaster, Cohort
 from ureport.channels.fake_gateway import FakeGateway
 from ureport.clock import utcnow
-from ureport.limits import TokenBucket, next_day
+from ureport.limits import SenderCensus, TokenBucket, next_day, share
 from ureport.models import OutboundMessage, OutboxStatus
 from ureport.outbox import DAILY_CAP, Sender
 from ureport.settings import Settings
@@ -85,3 +86,47 @@ async def test_daily_cap_holds_unsolicited_messages_until_tomorrow(
         )
         await app.settle()  # still today: held again, not sent
         assert await OutboundMessage.filter(status=OutboxStatus.QUEUED).count() == OPTED_IN
+
+
+def test_each_sender_takes_its_even_share_of_the_channel_rate() -> None:
+    assert share(30, 0, senders=3) == 10  # the channel's 30/s over three live senders
+    assert share(30, 5, senders=3) == 5  # never above the sender's own limit
+    assert share(0, 5, senders=3) == 5  # no channel limit: the sender's own
+    assert share(30, 0, senders=0) == 30
+    assert share(0, 0, senders=2) == 0  # unlimited
+
+
+def test_a_new_rate_keeps_the_tokens_earned_at_the_old_one() -> None:
+    time = FakeTime()
+    bucket = TokenBucket(10, burst=10, clock=time.clock)
+    assert bucket.take(10) == 0
+    time.now += 0.5  # 5 tokens earned at 10/s
+    bucket.set_rate(2)
+    assert bucket.take(2) == 0  # 2 of the 5 (the burst is now 2)
+    assert bucket.take(2) == pytest.approx(1.0)  # then 2/s
+
+
+@pytest.mark.anyio
+async def test_senders_share_the_channel_rate_by_census(
+    settings: Settings, fake_gateway: FakeGateway
+) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        state = app.app.state
+        if not PG_URL:  # one in-process sender on SQLite: the whole channel rate is its own
+            sender = Sender(state.sender.gateway, state.keyring, channel_rate=30)
+            await sender.send_due()
+            assert sender.bucket.rate == 30
+            return
+        others = [SenderCensus(settings.db_url) for _ in range(2)]
+        for census in others:
+            await census.join()
+        sender = Sender(
+            state.sender.gateway, state.keyring, channel_rate=30, census=SenderCensus(settings.db_url)
+        )
+        await sender.send_due()
+        assert sender.bucket.rate == 10  # three live senders
+        await others[0].leave()  # a sender stops (or dies: the database drops its lock with it)
+        await sender.send_due()
+        assert sender.bucket.rate == 15
+        await others[1].leave()
+        await sender.stop()

@@ -1,4 +1,5 @@
-"""Sending limits: a token bucket for the gateway's rate, and a daily cap per person against flooding."""
+"""Sending limits: a token bucket for the gateway's rate (per sender, and the channel's shared by every
+live sender), and a daily cap per person against flooding."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
 from datetime import time as dtime
+from typing import Any
 
 from tortoise.functions import Count
 
@@ -46,6 +48,13 @@ class TokenBucket:
         self._tokens -= n
         return max(0.0, -self._tokens / self.rate)
 
+    def set_rate(self, rate: float) -> None:
+        """Change the pace from now on (the channel's share when senders come and go)."""
+        if rate != self.rate:
+            self.take(0)  # tokens earned at the old rate are kept
+            self.rate, self.burst = rate, max(rate, 1.0)
+            self._tokens = min(self._tokens, self.burst)
+
     async def acquire(self, n: int) -> None:
         wait = self.take(n)
         if wait > 0:
@@ -71,3 +80,53 @@ async def sent_today(contact_ids: Collection[object], now: datetime) -> dict[obj
         .values_list("contact_id", "n")
     )
     return {contact: int(n) for contact, n in rows}
+
+
+def share(channel_rate: float, sender_rate: float, senders: int) -> float:
+    """Each sender's pace: its even share of the channel's rate, never above its own limit (0: none)."""
+    rates = [r for r in (channel_rate / max(senders, 1) if channel_rate > 0 else 0.0, sender_rate) if r > 0]
+    return min(rates, default=0.0)
+
+
+class SenderCensus:
+    """How many senders are alive, so that they can share the channel's rate evenly (PostgreSQL).
+
+    Each sender holds a session-level advisory lock (CENSUS, slot) on a connection of its own for as
+    long as it lives; the database releases it when the process dies, however it dies. Counting the
+    granted locks counts the live senders, on every host, with no table and no heartbeat.
+    """
+
+    CENSUS = 0x7572  # the first key of ureport's advisory locks ("ur")
+    SLOTS = 4096
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url.split("?", 1)[0].replace("postgres://", "postgresql://", 1)
+        self._conn: Any = None
+
+    async def join(self) -> None:
+        import asyncpg  # type: ignore[import-untyped]  # the driver Tortoise uses for PostgreSQL
+
+        if self._conn is not None:
+            return
+        conn = await asyncpg.connect(self._url)
+        for slot in range(self.SLOTS):
+            if await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", self.CENSUS, slot):
+                self._conn = conn
+                return
+        await conn.close()
+        raise RuntimeError(f"more than {self.SLOTS} senders")
+
+    async def count(self) -> int:
+        """Live senders (this one included once it has joined)."""
+        if self._conn is None:
+            return 1
+        sql = (
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        return max(int(await self._conn.fetchval(sql, self.CENSUS)), 1)
+
+    async def leave(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()

@@ -15,15 +15,14 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from ureport.background import Loop
-from ureport.channels.africastalking import DeliveryReport, OutStatus, advance
 from ureport.channels.gateway import RecipientOutcome, RecipientResult, SendError, SmsGateway
 from ureport.channels.segments import sms_segments
 from ureport.clock import utcnow
 from ureport.db import insert_rows, update_rows
-from ureport.limits import TokenBucket, next_day, sent_today
-from ureport.models import Contact, DeliveryReportLog, OutboundMessage, OutboxStatus
+from ureport.limits import SenderCensus, TokenBucket, next_day, sent_today, share
+from ureport.models import Contact, OutboundMessage, OutboxStatus
 from ureport.privacy import Keyring
-from ureport.recipients import UNDELIVERABLE_REASONS, UNDELIVERABLE_STATUS, mark_undeliverable, opt_out
+from ureport.recipients import UNDELIVERABLE_STATUS, mark_undeliverable, opt_out
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +97,8 @@ class Sender(Loop):
         daily_cap: int = 0,
         bucket: TokenBucket | None = None,
         lease: timedelta = LEASE,
+        channel_rate: float = 0.0,
+        census: SenderCensus | None = None,
     ) -> None:
         super().__init__()
         self.gateway = gateway
@@ -105,6 +106,7 @@ class Sender(Loop):
         self.batch = batch
         self.max_attempts = max_attempts
         self.bucket = bucket or TokenBucket(rate)
+        self.rate, self.channel_rate, self.census = rate, channel_rate, census
         self.daily_cap = daily_cap
         self.lease = lease
         self._stopping = False
@@ -122,10 +124,13 @@ class Sender(Loop):
         self._stopping = True
         async with self._busy:
             await super().stop()
+            if self.census is not None:
+                await self.census.leave()
 
     async def send_due(self) -> int:
         """Send one claimed batch; returns how many messages it held (0 when nothing is due)."""
         async with self._busy:
+            await self._pace()
             now = utcnow()
             token, claimed = await self._claim(now)
             messages = await self._within_cap(claimed, now) if self.daily_cap else claimed
@@ -138,6 +143,15 @@ class Sender(Loop):
                     continue
                 await self._send_group(text, await self._renew(group, token))
             return len(claimed)
+
+    async def _pace(self) -> None:
+        """With a channel rate, this sender's share of it: the rate over the live senders (all hosts)."""
+        if self.channel_rate > 0:
+            senders = 1
+            if self.census is not None:
+                await self.census.join()
+                senders = await self.census.count()
+            self.bucket.set_rate(share(self.channel_rate, self.rate, senders))
 
     async def _within_cap(self, messages: list[OutboundMessage], now: datetime) -> list[OutboundMessage]:
         """Unsolicited messages (broadcasts, reminders, results) over a person's daily cap stay queued
@@ -278,32 +292,3 @@ async def release(messages: Sequence[OutboundMessage], token: datetime) -> None:
     """Hand back claimed messages that were not sent, so any sender may take them at once."""
     ids = [m.id for m in messages]
     await OutboundMessage.filter(id__in=ids, claimed_until=token).update(claimed_until=None)
-
-
-async def apply_delivery_report(report: DeliveryReport, urn_digest: str | None) -> bool:
-    """Move the message's status forward only; returns whether a message with that id exists."""
-    now = utcnow()
-    await DeliveryReportLog.create(
-        gateway_id=report.gateway_id,
-        raw_status=report.raw_status,
-        failure_reason=report.failure_reason,
-        network_code=report.network_code,
-        urn_digest=urn_digest,
-        received_at=now,
-    )
-    message = await OutboundMessage.get_or_none(gateway_id=report.gateway_id)
-    if message is None or report.status is None:
-        return message is not None
-    status = advance(OutStatus(message.status.value), report.status)
-    message.status = OutboxStatus(status.value)
-    message.gateway_status = report.raw_status
-    if status == OutStatus.DELIVERED and message.delivered_at is None:
-        message.delivered_at = now
-    if status == OutStatus.FAILED:
-        message.failure_reason = report.failure_reason or report.raw_status
-        if report.opted_out:
-            await opt_out(message.contact_id)  # type: ignore[attr-defined]
-        if report.failure_reason in UNDELIVERABLE_REASONS:
-            await mark_undeliverable({message.contact_id: report.failure_reason})  # type: ignore[attr-defined]
-    await message.save()
-    return True

@@ -1,6 +1,7 @@
-"""What sending learns about a person: they blocked us at the network (treated as STOP), or their
-number cannot receive at all (marked undeliverable, so broadcasts and reminders skip them until they
-write to us again: a person who texts clearly has a working phone)."""
+"""What sending and delivery reports learn: how far each message got, and about its person: they
+blocked us at the network (treated as STOP), or their number cannot receive at all (marked
+undeliverable, so broadcasts and reminders skip them until they write to us again: a person who texts
+clearly has a working phone)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from collections.abc import Mapping
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
+from ureport.channels.africastalking import DeliveryReport, OutStatus, advance
 from ureport.clock import utcnow
-from ureport.models import Contact, ContactStatus
+from ureport.models import Contact, ContactStatus, DeliveryReportLog, OutboundMessage, OutboxStatus
 
 # Per-recipient send statusCodes that say the number itself cannot receive (africastalking.md §3.3):
 # 403 InvalidPhoneNumber, 404 UnsupportedNumberType, 406 UserInBlacklist. Account, content, sender id
@@ -49,4 +51,33 @@ def clear_undeliverable(contact: Contact) -> bool:
     if contact.undeliverable_at is None and contact.undeliverable_reason is None:
         return False
     contact.undeliverable_at = contact.undeliverable_reason = None
+    return True
+
+
+async def apply_delivery_report(report: DeliveryReport, urn_digest: str | None) -> bool:
+    """Move the message's status forward only; returns whether a message with that id exists."""
+    now = utcnow()
+    await DeliveryReportLog.create(
+        gateway_id=report.gateway_id,
+        raw_status=report.raw_status,
+        failure_reason=report.failure_reason,
+        network_code=report.network_code,
+        urn_digest=urn_digest,
+        received_at=now,
+    )
+    message = await OutboundMessage.get_or_none(gateway_id=report.gateway_id)
+    if message is None or report.status is None:
+        return message is not None
+    status = advance(OutStatus(message.status.value), report.status)
+    message.status = OutboxStatus(status.value)
+    message.gateway_status = report.raw_status
+    if status == OutStatus.DELIVERED and message.delivered_at is None:
+        message.delivered_at = now
+    if status == OutStatus.FAILED:
+        message.failure_reason = report.failure_reason or report.raw_status
+        if report.opted_out:
+            await opt_out(message.contact_id)  # type: ignore[attr-defined]
+        if report.failure_reason in UNDELIVERABLE_REASONS:
+            await mark_undeliverable({message.contact_id: report.failure_reason})  # type: ignore[attr-defined]
+    await message.save()
     return True

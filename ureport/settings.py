@@ -123,6 +123,13 @@ class Settings:
         "messages a second each sender may hand the gateway (0: unlimited)",
         _non_negative(float),
     )
+    at_send_rate: float = _setting(
+        "UREPORT_AT_SEND_RATE",
+        0.0,
+        "messages a second the Africa's Talking channel may be handed in all, shared evenly by the live "
+        "senders on every host (0: no channel limit)",
+        _non_negative(float),
+    )
     send_lease: int = _setting(
         "UREPORT_SEND_LEASE",
         120,

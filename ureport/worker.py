@@ -14,6 +14,7 @@ from ureport.channels.gateway import AfricasTalkingGateway, SmsGateway
 from ureport.channels.ussd.expiry import SessionSweeper
 from ureport.inbound import InboundHandler
 from ureport.inbox import GroupCommitter, InboxProcessor
+from ureport.limits import SenderCensus
 from ureport.outbox import Sender
 from ureport.polls import Catalog, ensure_registration
 from ureport.privacy import Keyring
@@ -61,6 +62,8 @@ class Machinery:
                 rate=settings.send_rate,
                 daily_cap=settings.daily_cap,
                 lease=timedelta(seconds=settings.send_lease),
+                channel_rate=settings.at_send_rate,
+                census=None if db.is_sqlite(settings.db_url) else SenderCensus(settings.db_url),
             )
         handler = InboundHandler(
             catalog, keyring, region=settings.default_region, on_queued=sender.wake if sender else None

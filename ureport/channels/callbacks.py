@@ -16,8 +16,8 @@ from ureport.channels.africastalking import DeliveryReport, SmsInbound
 from ureport.channels.forms import PayloadError, read_form
 from ureport.clock import utcnow
 from ureport.models import InboundMessage
-from ureport.outbox import apply_delivery_report
 from ureport.privacy import Keyring, PhoneError, normalise_phone
+from ureport.recipients import apply_delivery_report
 
 log = logging.getLogger(__name__)
 
