@@ -162,6 +162,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         seeded = _run_db(settings, lambda: seed_respondents(settings.keyring()))
         if seeded:
             print(f"ureport demo: {seeded} synthetic young people answered the demo poll", flush=True)
+        _print_demo_accounts(settings, f"http://{args.host}:{args.port}/login")
     if args.workers > 1 and db.is_sqlite(settings.db_url):
         raise SettingsError("--workers > 1 needs PostgreSQL: SQLite has one writer (UREPORT_DATABASE_URL)")
     # No access log: callback URLs carry the callback token in their query string.
@@ -180,6 +181,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             print(f"ureport demo: open http://{args.host}:{args.port}/simulator to play a phone", flush=True)
         uvicorn.run(create_app(settings, demo_gateway=demo_gateway), **options)
     return 0
+
+
+def _print_demo_accounts(settings: Settings, url: str) -> None:
+    from ureport.demo import ensure_demo_accounts
+
+    path, fresh = _run_db(settings, lambda: ensure_demo_accounts(settings.data_dir))
+    for email, password in fresh.items():  # shown once, when made; kept in the file after that
+        print(f"ureport demo: account {email} password {password}", flush=True)
+    print(f"ureport demo: log in at {url} (demo accounts and passwords: {path})", flush=True)
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -260,10 +270,6 @@ def build_parser() -> argparse.ArgumentParser:
     from ureport.user_commands import add_commands as add_user_commands
 
     add_user_commands(sub, _run_db)  # users add, list, remove, disable, enable
-
-    from ureport.contact_commands import add_commands as add_contact_commands
-
-    add_contact_commands(sub)  # contacts forget
 
     worker = sub.add_parser("worker", help="process inbound messages and send replies, without a web server")
     worker.set_defaults(func=cmd_worker)
