@@ -8,7 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.test_server_processes import _environment, server
+from tests.processes import environment as _environment
+from tests.test_server_processes import server
 from tests.ussd_harness import USSD_URL, ussd_form
 from ureport.channels.fake_gateway import FakeGateway
 from ureport.flows.loader import shipped_flow_path
