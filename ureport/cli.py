@@ -271,6 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_user_commands(sub, _run_db)  # users add, list, remove, disable, enable
 
+    from ureport.contact_commands import add_commands as add_contact_commands
+
+    add_contact_commands(sub)  # contacts forget
+
     worker = sub.add_parser("worker", help="process inbound messages and send replies, without a web server")
     worker.set_defaults(func=cmd_worker)
 
