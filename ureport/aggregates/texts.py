@@ -1,61 +1,57 @@
-"""The export, brief and results-SMS interface strings in each language the shipped flows speak."""
+"""The interface strings of exports, dialogue briefs and results SMS, translated through the Babel
+catalogs (locales/, the web pages' domain, message context `brief`).
+
+They are looked up in the language asked for (the ambassador's, the participant's), not the web
+request's. Poll content (titles, questions, categories, discussion prompts) stays in the poll files. A
+language without a catalog gets English, as the web pages and USSD screens do.
+"""
 
 from __future__ import annotations
 
-DEFAULT_LANGUAGE = "en"
+from ureport.web.i18n import LANGUAGES, translations
 
-TEXTS: dict[str, dict[str, str]] = {
-    "legend": {
-        "en": "x: hidden to protect privacy (fewer than {k} people, or hidden so that such a number "
-        "cannot be worked out)",
-        "sw": "x: imefichwa kulinda faragha (chini ya watu {k}, au imefichwa ili namba kama hiyo "
-        "isiweze kukisiwa)",
-        "fr": "x : masqué pour protéger la vie privée (moins de {k} personnes, ou masqué pour qu'un "
-        "tel nombre ne puisse pas être déduit)",
-    },
-    "results": {"en": "Results", "sw": "Matokeo", "fr": "Résultats"},
-    "overall": {"en": "Overall", "sw": "Jumla", "fr": "Ensemble"},
-    "national": {"en": "National", "sw": "Kitaifa", "fr": "National"},
-    "total": {"en": "Total", "sw": "Jumla", "fr": "Total"},
-    "group": {"en": "Group", "sw": "Kundi", "fr": "Groupe"},
-    "age_band": {"en": "By age band", "sw": "Kwa umri", "fr": "Par tranche d'âge"},
-    "sex": {"en": "By sex", "sw": "Kwa jinsia", "fr": "Par sexe"},
-    "region": {"en": "By region", "sw": "Kwa eneo", "fr": "Par région"},
-    "district": {"en": "By district", "sw": "Kwa kaunti", "fr": "Par district"},
-    "district x sex": {
-        "en": "By district and sex",
-        "sw": "Kwa kaunti na jinsia",
-        "fr": "Par district et sexe",
-    },
-    "age_band x sex": {"en": "By age band and sex", "sw": "Kwa umri na jinsia", "fr": "Par âge et sexe"},
-    "female": {"en": "Female", "sw": "Mwanamke", "fr": "Femme"},
-    "male": {"en": "Male", "sw": "Mwanamume", "fr": "Homme"},
-    "other_sex": {"en": "Other", "sw": "Nyingine", "fr": "Autre"},
-    "brief": {"en": "Dialogue brief", "sw": "Muhtasari wa mazungumzo", "fr": "Fiche de dialogue"},
-    "answered": {"en": "People who answered", "sw": "Walioshiriki", "fr": "Personnes ayant répondu"},
-    "dates": {
-        "en": "Answers from {first} to {last}",
-        "sw": "Majibu kuanzia {first} hadi {last}",
-        "fr": "Réponses du {first} au {last}",
-    },
-    "no_dates": {"en": "No answers yet", "sw": "Hakuna majibu bado", "fr": "Pas encore de réponses"},
-    "discussion": {"en": "For discussion", "sw": "Maswali ya majadiliano", "fr": "Pour la discussion"},
-    "also_asked": {"en": "Also asked", "sw": "Maswali mengine", "fr": "Autres questions"},
-    "share": {
-        "en": "U-Report results, {title}: {question}",
-        "sw": "Matokeo ya U-Report, {title}: {question}",
-        "fr": "Résultats U-Report, {title} : {question}",
-    },
-    "hidden_district": {
-        "en": "{district}: too few answers to show.",
-        "sw": "{district}: majibu ni machache mno kuonyeshwa.",
-        "fr": "{district} : trop peu de réponses pour les montrer.",
-    },
+CONTEXT = "brief"
+
+
+def N_(context: str, message: str) -> str:  # noqa: N802 (the name gettext tools know)
+    """Marks a string for extraction (scripts/catalogs.py: keyword N_:1c,2); it is translated when used."""
+    return message
+
+
+TEXTS: dict[str, str] = {
+    "legend": N_(
+        "brief",
+        "x: hidden to protect privacy (fewer than %(k)s people, or hidden so that such a number cannot be "
+        "worked out)",
+    ),
+    "results": N_("brief", "Results"),
+    "overall": N_("brief", "Overall"),
+    "national": N_("brief", "National"),
+    "total": N_("brief", "Total"),
+    "group": N_("brief", "Group"),
+    "age_band": N_("brief", "By age band"),
+    "sex": N_("brief", "By sex"),
+    "region": N_("brief", "By region"),
+    "district": N_("brief", "By district"),
+    "district x sex": N_("brief", "By district and sex"),
+    "age_band x sex": N_("brief", "By age band and sex"),
+    "female": N_("brief", "Female"),
+    "male": N_("brief", "Male"),
+    "other_sex": N_("brief", "Other"),
+    "brief": N_("brief", "Dialogue brief"),
+    "answered": N_("brief", "People who answered"),
+    "dates": N_("brief", "Answers from %(first)s to %(last)s"),
+    "no_dates": N_("brief", "No answers yet"),
+    "discussion": N_("brief", "For discussion"),
+    "also_asked": N_("brief", "Also asked"),
+    "share": N_("brief", "U-Report results, %(title)s: %(question)s"),
+    "hidden_district": N_("brief", "%(district)s: too few answers to show."),
 }
 
 
-def text(key: str, language: str, **values: object) -> str:
-    """The interface string in `language` (else English), with `{name}` placeholders filled."""
-    by_language = TEXTS[key]
-    template = by_language.get(language) or by_language[DEFAULT_LANGUAGE]
-    return template.format(**values)
+def text(key: str, language: str | None, **values: object) -> str:
+    """The interface string in `language` (English without a catalog), its `%(name)s` filled in."""
+    message = TEXTS[key]
+    if language in LANGUAGES and language is not None:
+        message = translations(language).pgettext(CONTEXT, message)
+    return message % values if values else message
