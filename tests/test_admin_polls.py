@@ -210,6 +210,8 @@ async def test_bad_filters_schedule_and_close(settings: Settings, fake_gateway: 
         assert await OutboundMessage.all().count() == 0  # the scheduler starts it when due
 
         await post(app, "/admin/polls/safe-streets/start", {"action": "start", "start_at": ""})
+        response = await post(app, "/admin/polls/safe-streets/start", {**form, "action": "start"})
+        assert response.status_code == 400 and "already started" in response.text  # no second schedule
         await post(app, "/admin/polls/safe-streets/close")  # before the sender ran: the queue fails
         poll = await Poll.get(slug="safe-streets")
         assert poll.status == PollStatus.CLOSED and poll.closed_at is not None

@@ -12,7 +12,8 @@ import pytest
 
 from tests import results_people
 from tests.harness import running_app
-from tests.test_server_processes import _environment, server
+from tests.processes import environment as _environment
+from tests.test_server_processes import server
 from ureport.channels.fake_gateway import FakeGateway
 from ureport.settings import Settings
 
@@ -76,5 +77,52 @@ def test_a_visitor_reads_a_poll_in_arabic(
                 page.goto(f"{url}/?lang=fr")
                 assert page.get_by_role("heading", name="Sondages").count() == 1
                 page.screenshot(path=ARTIFACTS / "home-fr.png", full_page=True)
+            finally:
+                browser.close()
+
+
+async def _seed_admin(settings: Settings, gateway: FakeGateway) -> None:
+    from ureport.accounts import add_user
+    from ureport.models import Role
+
+    async with running_app(settings, gateway):
+        await add_user("admin@example.org", Role.ADMIN, "correct horse battery", [], language="fr")
+
+
+def test_an_admin_previews_a_poll_and_plays_it_over_ussd(
+    settings: Settings, fake_gateway: FakeGateway, tmp_path: Path
+) -> None:
+    asyncio.run(_seed_admin(settings, fake_gateway))
+    ARTIFACTS.mkdir(exist_ok=True)
+    with server(_environment(settings), tmp_path / "server.log") as url:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1024, "height": 900}, java_script_enabled=False)
+                page.goto(f"{url}/admin")
+                assert "/login" in page.url  # signed out: the log-in page first
+                page.locator("input[name=email]").fill("admin@example.org")
+                page.locator("input[name=password]").fill("correct horse battery")
+                page.locator("form[action='/login'] button[type=submit]").click()
+                assert page.url.endswith("/admin")
+                assert page.get_by_role("heading", name="Sondages").count() == 1  # the account's language
+                page.screenshot(path=ARTIFACTS / "admin-polls-fr.png", full_page=True)
+
+                page.goto(f"{url}/admin/polls/safe-streets?lang=en")
+                assert page.locator("pre.phone", has_text="CON Do you feel safe walking home").count() >= 1
+                page.screenshot(path=ARTIFACTS / "admin-poll-preview.png", full_page=True)
+
+                page.get_by_role("link", name="Try it in the phone simulator").first.click()
+                page.get_by_label("USSD").check()
+                page.get_by_role("button", name="Start").click()
+                for reply in ("98", "2"):
+                    page.get_by_label("Your reply").fill(reply)
+                    page.get_by_role("button", name="Send").click()
+                assert page.locator("pre.phone", has_text="CON Where does harassment happen").count() == 1
+                page.screenshot(path=ARTIFACTS / "admin-simulator-ussd.png", full_page=True)
+
+                page.goto(f"{url}/admin/users?lang=ar")
+                assert page.locator("html").get_attribute("dir") == "rtl"
+                page.screenshot(path=ARTIFACTS / "admin-users-ar.png", full_page=True)
             finally:
                 browser.close()

@@ -34,6 +34,7 @@ class Sms:
 class QuestionPreview:
     node_id: str
     key: str
+    question: str  # as asked in this language, for the preview's heading
     sms: tuple[Sms, ...]  # the messages before the question (in the same sprint), then the question
     retry: Sms  # what a wrong answer gets back: the hint, then the question again
     screens: tuple[str, ...]  # USSD response bodies, one per page, CON/END and navigation included
@@ -44,11 +45,19 @@ def sms(text: str) -> Sms:
     return Sms(text, segments.encoding, segments.parts, segments.units)
 
 
+class _NoWorkspace:
+    """Stands in for the unit of work in a sandbox hop: nobody's data may be read or written there, so
+    any use says which menu method the sandbox must override instead of touching a database."""
+
+    def __getattr__(self, name: str) -> object:
+        raise RuntimeError(f"the admin sandbox has no workspace (Workspace.{name}): override the menu step")
+
+
 def sandbox_hop(language: str) -> Hop:
     """A hop for the USSD menus with a person who exists nowhere: the menus that turn engine messages
-    into a screen read only the language and status, never the workspace (which stays unset)."""
+    into a screen read only the language and status, never the workspace."""
     contact = Contact(status=ContactStatus.REGISTERING, language=language)
-    return Hop(work=cast(Workspace, None), contact=contact, language=language)
+    return Hop(work=cast(Workspace, _NoWorkspace()), contact=contact, language=language)
 
 
 def menus(catalog: Catalog, budget: int) -> Menus:
@@ -100,6 +109,7 @@ def question_previews(flow: Flow, language: str, catalog: Catalog, budget: int) 
             QuestionPreview(
                 node_id=node.id,
                 key=node.router.question.key,
+                question=asked.text,
                 sms=tuple(sms(render_sms(m)) for m in [*pending, asked]),
                 retry=sms(render_sms(again)),
                 screens=screens(deck, budget),

@@ -99,6 +99,9 @@ class SandboxMenus(Menus):
         super().__init__(base.conversation, sandbox.catalog, budget=sandbox.budget)
         self.sandbox = sandbox
 
+    def poll_closed(self, hop: Hop) -> bool:
+        return False  # a simulated run is nobody's: it never closes with its poll
+
     def choose(self, hop: Hop, deck: Deck, option: Option) -> Deck:
         return self.replies(hop, self.sandbox.resume(option.value))
 

@@ -113,6 +113,9 @@ async def submit(request: Request) -> Response:
             return render(request, "admin_start.html", context)
         if poll.closed_at is not None:
             raise BroadcastError(_("This poll has closed."))
+        if "start_at" in timetable and poll.started_at is not None:
+            # The scheduler starts a poll once (its claim is started_at): a later group starts now.
+            raise BroadcastError(_("This poll has already started: start another group now, not later."))
         await Poll.filter(id=poll.id).update(**timetable)
         if "start_at" in timetable:
             return see_other(f"/admin/polls/{poll.slug}?scheduled=1")
