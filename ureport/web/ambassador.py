@@ -30,7 +30,6 @@ DOWNLOADS = {
     "csv": ("text/csv; charset=utf-8", False),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", False),
 }
-BRIEF_LANGUAGES = ("en", "fr", "sw")  # the languages export texts exist in (aggregates/texts.py)
 
 
 async def visible_districts(user: User) -> list[Location]:
@@ -88,9 +87,9 @@ def _user(request: Request) -> User:
 
 
 def report_language(request: Request, user: User, page_lang: str) -> str:
-    """`?lang=`, else the account's language, else the page's; one the export texts exist in."""
+    """`?lang=`, else the account's language, else the page's."""
     for lang in (request.query_params.get("lang"), user.language, page_lang):
-        if lang in BRIEF_LANGUAGES:
+        if lang in i18n.LANGUAGES:
             return lang
     return "en"
 
