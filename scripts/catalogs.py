@@ -1,6 +1,6 @@
 """Translation catalogs: `check` (the default, run by scripts/check) fails when an interface string (web
-pages, USSD screens) is missing from locales/ or left untranslated; `update` re-extracts messages.pot and
-merges it into every catalog."""
+pages, USSD screens, briefs) is missing from ureport/locales/ or left untranslated; `update` re-extracts
+messages.pot and merges it into every catalog."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCALES = ROOT / "locales"
+LOCALES = ROOT / "ureport" / "locales"  # package data: an installed wheel carries them
 LANGUAGES = ("en", "fr", "sw", "ar")  # en is the source language: its catalog stays empty
 # The same options every time, so messages.pot only changes when a string does.
 EXTRACT = ["-F", "babel.cfg", "--no-location", "--sort-output", "--project=ureport"]
@@ -43,7 +43,7 @@ def check() -> list[str]:
         _pybabel("extract", *EXTRACT, "-o", str(fresh), str(ROOT))
         expected = _ids(_read(fresh))
     if expected != _ids(_read(LOCALES / "messages.pot")):
-        problems.append("locales/messages.pot is out of date: run scripts/catalogs.py update")
+        problems.append("ureport/locales/messages.pot is out of date: run scripts/catalogs.py update")
     for lang in LANGUAGES:
         path = LOCALES / lang / "LC_MESSAGES" / "messages.po"
         catalog = _read(path, lang)

@@ -1,5 +1,5 @@
 """The interface strings of exports, dialogue briefs and results SMS, translated through the Babel
-catalogs (locales/, the web pages' domain, message context `brief`).
+catalogs (ureport/locales/, the web pages' domain, message context `brief`).
 
 They are looked up in the language asked for (the ambassador's, the participant's), not the web
 request's. Poll content (titles, questions, categories, discussion prompts) stays in the poll files. A

@@ -9,7 +9,7 @@ import io
 import logging
 from collections.abc import Mapping
 from datetime import date, datetime
-from pathlib import Path
+from importlib import resources
 
 from babel import Locale
 from babel.dates import format_date
@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 LANGUAGES = ("en", "fr", "sw", "ar")
 DEFAULT = "en"
 COOKIE = "lang"
-# The catalogs live at the top of the source tree (ARCHITECTURE.md), next to babel.cfg.
-LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
+# The catalogs ship inside the package (ureport/locales, package data), so that an installed wheel has
+# them as a source checkout does; `locales` at the top of the tree is a link to them.
+LOCALES = resources.files("ureport") / "locales"
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("ureport_lang", default=DEFAULT)
 
@@ -33,8 +34,8 @@ _current: contextvars.ContextVar[str] = contextvars.ContextVar("ureport_lang", d
 def translations(lang: str) -> gettext.NullTranslations:
     """The language's catalog, compiled from its .po in memory: .mo files are build products that a
     clean clone lacks, and compiling a few hundred messages takes milliseconds, once per process."""
-    po = LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po"
-    if lang == DEFAULT or not po.exists():
+    po = LOCALES / lang / "LC_MESSAGES" / "messages.po"
+    if lang == DEFAULT or not po.is_file():
         if lang != DEFAULT:
             log.warning("no catalog for %s at %s: pages stay in English", lang, po)
         return gettext.NullTranslations()

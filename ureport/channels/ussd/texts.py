@@ -1,6 +1,6 @@
 """The USSD interface's own strings (menus, navigation, errors), translated through the Babel catalogs.
 
-They live in locales/ beside the web pages' strings, under the message context `ussd` (a screen holds
+They live in ureport/locales/ beside the web pages' strings, under the message context `ussd` (a screen holds
 160 characters: translations stay short, and "Back" here need not read like "Back" on a web page).
 Poll content, the registration flow's messages included, stays in the poll files. A language without a
 catalog gets English, as the web pages do.
