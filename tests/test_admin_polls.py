@@ -198,6 +198,9 @@ async def test_bad_filters_schedule_and_close(settings: Settings, fake_gateway: 
             app, "/admin/polls/safe-streets/start", {"district": "Atlantis", "action": "start"}
         )
         assert response.status_code == 400 and "no district named" in _unescape(response.text)
+        bad_band = {"age_band": "19-15", "action": "count"}
+        response = await post(app, "/admin/polls/safe-streets/start", bad_band)
+        assert response.status_code == 400 and "Age band 19-15: write the youngest" in response.text
         response = await post(
             app, "/admin/polls/safe-streets/start", {"reminder_hours": "soon", "action": "count"}
         )

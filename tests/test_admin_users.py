@@ -54,16 +54,20 @@ async def test_bad_accounts_are_refused_with_the_reason(
 ) -> None:
     async with admin_app(settings, fake_gateway) as app:
         cases = [
-            ({"email": "not-an-address", "role": "viewer"}, "is not an e-mail address"),
-            ({"email": "a@example.org", "role": "ambassador"}, "needs at least one"),
+            ({"email": "not-an-address", "role": "viewer"}, "not-an-address is not an e-mail address."),
+            ({"email": "a@example.org", "role": "ambassador"}, "An ambassador needs at least one district."),
+            ({"email": "a@example.org", "role": "viewer", "district": "Nairobi"}, "Only ambassadors have"),
             ({"email": "a@example.org", "role": "viewer", "password": "short"}, "at least 10 characters"),
-            ({"email": ADMIN, "role": "admin"}, "already has an account"),
+            ({"email": ADMIN.upper(), "role": "admin"}, f"{ADMIN} already has an account."),
             ({"email": "a@example.org", "role": "boss"}, "Choose a role."),
+            ({"email": "a@example.org", "role": "ambassador", "district": "Atlantis"}, "no district named"),
         ]
         for form, reason in cases:
             response = await post(app, "/admin/users", form)
             assert response.status_code == 400 and reason in html.unescape(response.text), form
         assert await User.all().count() == 1
+        response = await post(app, "/admin/users?lang=fr", {"email": "a@example.org", "role": "ambassador"})
+        assert "Un ambassadeur a besoin d'au moins un district." in html.unescape(response.text)
 
 
 async def test_disable_and_remove_but_never_yourself(settings: Settings, fake_gateway: FakeGateway) -> None:

@@ -44,6 +44,11 @@ class StartForm:
 
     def timetable(self) -> dict[str, Any]:
         """The poll's columns to set, as `polls start` sets them; raises BroadcastError when unusable."""
+        for band in self.cohort.age_bands:
+            low, dash, high = band.partition("-")
+            if not (dash and low.isdigit() and high.isdigit() and int(low) <= int(high)):
+                message = _("Age band %(band)s: write the youngest and oldest ages, e.g. 15-19.")
+                raise BroadcastError(message % {"band": band})
         out: dict[str, Any] = {"cohort": self.cohort.to_json()}
         if self.close_at:
             out["close_at"] = _moment(self.close_at)

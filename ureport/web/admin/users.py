@@ -59,22 +59,38 @@ async def add(request: Request) -> Response:
     typed = text(form, "password")
     password = typed or secrets.token_urlsafe(12)
     fields = {"email": text(form, "email"), "role": text(form, "role"), "language": text(form, "language")}
-    try:
-        role = Role(fields["role"])
-    except ValueError:
-        return await _users_page(request, problem=_("Choose a role."), form=fields)
+    districts = list(values(form, "district"))
+    problem = await _account_problem(fields, typed, districts)
+    if problem:
+        return await _users_page(request, problem=problem, form=fields)
     try:
         user, _places = await accounts.add_user(
-            fields["email"],
-            role,
-            password,
-            list(values(form, "district")),
-            language=fields["language"] or None,
+            fields["email"], Role(fields["role"]), password, districts, language=fields["language"] or None
         )
-    except accounts.AccountError as exc:
+    except accounts.AccountError as exc:  # what the checks above do not foresee, in the CLI's words
         return await _users_page(request, problem=str(exc), form=fields)
     shown = None if typed else password
     return await _users_page(request, created={"email": user.email, "password": shown})
+
+
+async def _account_problem(fields: dict[str, str], password: str, districts: list[str]) -> str:
+    """Why the account cannot be added, in the admin's language ("" when it can): the accounts module
+    checks the same things, with messages written for the terminal."""
+    if fields["role"] not in {r.value for r in Role}:
+        return _("Choose a role.")
+    try:
+        address = accounts.normalise_email(fields["email"])
+    except accounts.AccountError:
+        return _("%(email)s is not an e-mail address.") % {"email": fields["email"]}
+    if password and not accounts.MIN_PASSWORD_LENGTH <= len(password) <= accounts.MAX_PASSWORD_LENGTH:
+        return _("The password needs at least %(n)s characters.") % {"n": accounts.MIN_PASSWORD_LENGTH}
+    if fields["role"] == Role.AMBASSADOR and not districts:
+        return _("An ambassador needs at least one district.")
+    if fields["role"] != Role.AMBASSADOR and districts:
+        return _("Only ambassadors have districts: the other roles see every district.")
+    if await User.exists(email=address):
+        return _("%(email)s already has an account.") % {"email": address}
+    return ""
 
 
 async def _target(request: Request) -> User:
