@@ -86,6 +86,15 @@ async def test_upload_then_preview_shows_the_real_sms_and_ussd_texts(
         assert long_sms + "</pre>" in page and "2 parts · GSM-7" in page
         assert "sw: 2 SMS parts (GSM-7)" in page  # the loader's note for authors
 
+        assert (
+            "Make it the active poll" in page
+            and (await app.client.get("/polls/night-walks")).status_code == 404
+        )
+        assert (await post(app, "/admin/polls/night-walks/activate")).status_code == 303
+        assert (await Poll.get(slug="night-walks")).status == PollStatus.ACTIVE
+        assert (await Poll.get(slug="safe-streets")).status == PollStatus.CLOSED  # one active poll at a time
+        assert (await app.client.get("/polls/night-walks")).status_code == 200
+
         # Loading it again replaces it by slug (the loader's rule): still one poll of that name.
         response = await post(
             app, "/admin/polls", files=_file("night.yaml", SHIPPED.replace("safe-streets", "night-walks"))

@@ -18,7 +18,7 @@ from ureport.delivery import delivery_figures
 from ureport.flows.loader import FlowError, load_flow_text
 from ureport.flows.model import Flow
 from ureport.flows.render import long_messages
-from ureport.models import Poll
+from ureport.models import Poll, PollStatus
 from ureport.polls import REGISTRATION, save_flow
 from ureport.schedule import close_poll
 from ureport.web import i18n
@@ -168,6 +168,14 @@ async def publish(request: Request) -> Response:
     return see_other(f"/admin/polls/{poll.slug}")
 
 
+async def activate(request: Request) -> Response:
+    """Make a draft the active poll, from its stored source, as `ureport polls load --activate` does."""
+    poll = await _poll(request)
+    if poll.kind != REGISTRATION and poll.status == PollStatus.DRAFT:
+        await save_flow(load_flow_text(poll.source, source=poll.slug), activate=True)
+    return see_other(f"/admin/polls/{poll.slug}")
+
+
 async def close(request: Request) -> Response:
     """Close now, as a due `close_at` would: open runs end and unsent messages of the poll fail."""
     poll = await _poll(request)
@@ -181,5 +189,6 @@ routes = [
     Route("/admin/polls", upload, methods=["POST"]),
     Route("/admin/polls/{slug}", detail, methods=["GET"]),
     Route("/admin/polls/{slug}/publish", publish, methods=["POST"]),
+    Route("/admin/polls/{slug}/activate", activate, methods=["POST"]),
     Route("/admin/polls/{slug}/close", close, methods=["POST"]),
 ]
