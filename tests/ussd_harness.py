@@ -46,20 +46,23 @@ class UssdPhone:
         assert response.text.startswith(("CON ", "END ")), response.text
         return response.text
 
-    async def dial(self) -> str:
-        """A new session (a dropped one is simply abandoned, as the network does)."""
-        self.session_id, self.inputs = f"ATUid_{uuid.uuid4().hex}", []
-        return await self.screen("")
+    async def dial(self, *inputs: str) -> str:
+        """A new session (a dropped one is simply abandoned, as the network does); with inputs, a deep
+        dial (`*384*123*1*2#`), whose first hop carries them."""
+        self.session_id, self.inputs = f"ATUid_{uuid.uuid4().hex}", list(inputs)
+        return await self.screen("*".join(inputs))
 
     async def press(self, given: str) -> str:
         self.inputs.append(given)
         return await self.screen("*".join(self.inputs))
 
     async def play(self, sent: str) -> list[str]:
-        """One transcript line: the service code dials, `sms: ...` texts in, `close: SLUG` closes a poll
-        (as its closing time does), anything else is typed."""
+        """One transcript line: the service code dials (`*384*123*1#` with inputs), `sms: ...` texts in,
+        `close: SLUG` closes a poll (as its closing time does), anything else is typed."""
         if sent == SERVICE_CODE:
             return [await self.dial()]
+        if sent.startswith(SERVICE_CODE.removesuffix("#") + "*") and sent.endswith("#"):  # a deep dial
+            return [await self.dial(*sent[len(SERVICE_CODE) : -1].split("*"))]
         if sent.startswith("close: "):
             await close_now(self.app, sent.removeprefix("close: "))
             return []

@@ -153,6 +153,7 @@ class UssdService:
         if row is None:
             row, step = self._open(request, hop, dropped, now)
             rows[row.id] = row
+            step = self._dialled(row, hop, step, request.text)
         else:
             step = self._next(row, hop, request.text)
         return self._save(row, hop, step, request.text, now), row
@@ -183,6 +184,17 @@ class UssdService:
         if run is not None and (contact.id, run.id) in dropped:
             return row, Step(self.menus.resume_offer(hop, dropped[(contact.id, run.id)]))
         return row, Step(self.menus.first(hop))
+
+    def _dialled(self, row: UssdSession, hop: Hop, step: Step, text_: str) -> Step:
+        """A deep dial (`*384*123*1*2#`) may bring inputs with the session's first hop: each answers the
+        screen before it, in order, as if typed, until one is refused (its error line shows) or the
+        session ends. An empty `text` (the documented first hop) leaves the first screen as it is."""
+        for given in text_.split("*") if text_ else ():
+            if step.error or step.deck.end:
+                break
+            row.hops += 1
+            step = self.menus.answer(hop, step.deck, step.page, given)
+        return step
 
     def _next(self, row: UssdSession, hop: Hop, text_: str) -> Step:
         deck = Deck.from_json(row.state["deck"])
