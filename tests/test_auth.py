@@ -168,5 +168,20 @@ async def test_next_only_leads_to_this_site(settings: Settings, fake_gateway: Fa
     from ureport.web.auth import safe_next
 
     assert safe_next("/ambassador/1?x=1") == "/ambassador/1?x=1"
-    for target in ("https://evil.example", "//evil.example", "/\\evil.example", "", None):
+    for target in ("https://evil.example", "//evil.example", "/\\evil.example", "/\t/evil.example", "", None):
         assert safe_next(target) == ""
+
+
+async def test_signed_in_pages_speak_the_accounts_language_and_are_never_framed(
+    settings: Settings, fake_gateway: FakeGateway
+) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        login = await app.client.get("/login")
+        assert login.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in login.headers["content-security-policy"]
+        await accounts.add_user("sw@example.org", Role.VIEWER, PASSWORD, [], language="sw")
+        await log_in(app.client, "sw@example.org")
+        page = await app.client.get("/ambassador")
+        assert '<html lang="sw"' in page.text and page.headers["x-frame-options"] == "DENY"
+        assert '<html lang="fr"' in (await app.client.get("/ambassador?lang=fr")).text  # a choice wins
+        assert '<html lang="fr"' in (await app.client.get("/")).text  # and is remembered

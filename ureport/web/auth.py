@@ -103,6 +103,8 @@ def safe_next(target: str | None) -> str:
     """Only a path on this site: an open redirect would lend our name to a phishing page."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return ""
+    if any(c.isspace() or not c.isprintable() for c in target):  # browsers drop tabs: "/\t/evil"
+        return ""
     return target
 
 

@@ -55,9 +55,20 @@ def _environment() -> jinja2.Environment:
 templates = Jinja2Templates(env=_environment())
 
 
+def page_language(request: Request) -> str:
+    """`?lang=`, the cookie, then the signed-in account's language, then the browser's."""
+    query, cookies = request.query_params, request.cookies
+    user = getattr(request.state, "user", None)
+    chosen = query.get("lang") in i18n.LANGUAGES or cookies.get(i18n.COOKIE) in i18n.LANGUAGES
+    if not chosen and user is not None and user.language in i18n.LANGUAGES:
+        return str(user.language)
+    return i18n.request_language(request)
+
+
 def begin(request: Request) -> str:
-    """Negotiate the page's language and make it the one strings are translated into."""
-    lang = i18n.request_language(request)
+    """Negotiate the page's language and make it the one strings are translated into (after
+    `auth.current_user`, so that an account's language counts)."""
+    lang = page_language(request)
     i18n.use(lang)
     return lang
 
@@ -90,6 +101,9 @@ def render(
             samesite="lax",
             secure=csrf.is_secure(request),
         )
-    if base["user"] is not None:  # a signed-in page names its user: no shared cache may keep it
-        response.headers["Cache-Control"] = "private, no-store"
+    if base["user"] is not None or name == "login.html":
+        response.headers["Cache-Control"] = "private, no-store"  # it names its user: no shared cache
+        response.headers["X-Frame-Options"] = "DENY"  # forms that act for a user are never framed
+        response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+        response.headers["Referrer-Policy"] = "same-origin"
     return csrf.attach(request, response)

@@ -38,8 +38,8 @@ async def _public_polls() -> list[dict[str, Any]]:
 
 
 async def home(request: Request) -> Response:
-    lang = layout.begin(request)
     await auth.current_user(request)  # the header names whoever is signed in
+    lang = layout.begin(request)
     data = await engagement(k=request.app.state.settings.min_cell, now=utcnow())
     names = {str(i): n for i, n in await Location.filter(level=2).values_list("id", "name")}
     context = {
@@ -52,8 +52,8 @@ async def home(request: Request) -> Response:
 
 async def poll_page(request: Request) -> Response:
     """A poll's results on one tab; drafts, unpublished results and the registration flow are not public."""
-    lang = layout.begin(request)
     await auth.current_user(request)
+    lang = layout.begin(request)
     poll = await Poll.get_or_none(slug=request.path_params["slug"], kind="poll")
     if poll is None or poll.status == PollStatus.DRAFT or not poll.published:
         raise HTTPException(404, "no published poll with that name")
