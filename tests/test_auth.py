@@ -153,6 +153,10 @@ async def test_repeated_failures_lock_the_account(settings: Settings, fake_gatew
         await LoginThrottle.all().update(locked_until=utcnow() - timedelta(seconds=1))  # 15 min later
         assert (await log_in(app.client, "amb@example.org")).status_code == 303
 
+        await LoginThrottle.all().update(window_started_at=utcnow() - sessions.WINDOW - sessions.LOCK)
+        await log_in(app.client, "nobody@example.org", "not the password")  # old rows are swept away
+        assert await LoginThrottle.all().count() == 2  # this failure's account and address
+
 
 async def test_one_address_guessing_many_accounts_is_locked_out(
     settings: Settings, fake_gateway: FakeGateway

@@ -91,6 +91,9 @@ async def locked_until(keys: dict[str, int], now: datetime | None = None) -> dat
 async def record_failure(keys: dict[str, int], now: datetime | None = None) -> None:
     """Count one failure on each key; a key over its limit within the window is locked."""
     now = now or utcnow()
+    # Rows whose window and lock are both over count for nothing: a spray of made-up addresses must
+    # not grow the table for ever.
+    await LoginThrottle.filter(window_started_at__lt=now - WINDOW - LOCK).delete()
     for key, limit in keys.items():
         row = await _row(key, now)
         if row.window_started_at + WINDOW <= now:  # the window has passed: count afresh
