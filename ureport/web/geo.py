@@ -89,6 +89,22 @@ def simplify(points: Sequence[Point], tolerance: float = TOLERANCE) -> list[Poin
     return [p for p, kept in zip(points, keep, strict=True) if kept]
 
 
+def thin(points: Sequence[Point], step: float = TOLERANCE / 2) -> list[Point]:
+    """Drops points closer than `step` to the last one kept: a surveyed boundary has thousands per
+    pixel, and one cheap pass leaves Douglas-Peucker a few per pixel to look at."""
+    if len(points) < 3:
+        return list(points)
+    kept = [points[0]]
+    x0, y0 = points[0]
+    limit = step * step
+    for x, y in points[1:-1]:
+        if (x - x0) * (x - x0) + (y - y0) * (y - y0) >= limit:
+            kept.append((x, y))
+            x0, y0 = x, y
+    kept.append(points[-1])
+    return kept
+
+
 def _numbers(values: Sequence[int]) -> str:
     """SVG's shortest number list: a minus sign separates as well as a space does."""
     out = str(values[0])
@@ -100,7 +116,7 @@ def _numbers(values: Sequence[int]) -> str:
 def ring_path(points: Sequence[Point]) -> str:
     """One closed ring in whole pixels with relative moves, or "" when it is smaller than a pixel."""
     whole: list[tuple[int, int]] = []
-    for x, y in simplify(points):
+    for x, y in simplify(thin(points)):
         p = (round(x), round(y))
         if not whole or p != whole[-1]:
             whole.append(p)
