@@ -35,6 +35,8 @@ async def test_an_ambassador_reads_and_downloads_their_districts_brief(
         index = (await app.client.get("/ambassador")).text
         assert "Mombasa" in index and f'href="/ambassador/{mombasa.id}/safe-streets"' in index
         assert "not published" in index
+        french = (await app.client.get("/ambassador?lang=fr")).text
+        assert "Ouvert depuis le" in french and "non publié" in french  # dates written for the page too
 
         page = (await app.client.get(f"/ambassador/{mombasa.id}/safe-streets?lang=fr")).text
         assert "Mombasa" in page and "National" in page and '<html lang="fr"' in page

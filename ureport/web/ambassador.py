@@ -96,6 +96,7 @@ def report_language(request: Request, user: User, page_lang: str) -> str:
 
 @auth.requires(*STAFF)
 async def index(request: Request) -> Response:
+    lang = layout.begin(request)  # before any date or number is formatted
     user = _user(request)
     districts = await visible_districts(user)
     context = {
@@ -103,16 +104,17 @@ async def index(request: Request) -> Response:
         "polls": [poll_item(p) for p in await staff_polls()] if user.role is Role.AMBASSADOR else [],
         "all_districts": user.role in auth.SEE_ALL_DISTRICTS,
     }
-    return layout.render(request, "ambassador.html", context)
+    return layout.render(request, "ambassador.html", context, lang)
 
 
 @auth.requires(*STAFF)
 async def district_page(request: Request) -> Response:
+    lang = layout.begin(request)
     district = await _district(request, _user(request))
     if district is None:
         return not_yours(request)
     context = {"district": district, "polls": [poll_item(p) for p in await staff_polls()]}
-    return layout.render(request, "ambassador_district.html", context)
+    return layout.render(request, "ambassador_district.html", context, lang)
 
 
 @auth.requires(*STAFF)
