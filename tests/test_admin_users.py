@@ -160,3 +160,32 @@ async def test_simulator_refuses_what_it_cannot_read(settings: Settings, fake_ga
         assert response.status_code == 400
         page = (await app.client.get("/admin/simulator?poll=registration")).text
         assert '<option value="registration" selected>' in page
+
+
+BY_SEX = """
+slug: by-sex
+kind: poll
+title: {en: Who answers}
+default_language: en
+languages: [en]
+nodes:
+  - id: who
+    type: branch
+    on: field.sex
+    cases:
+      - {equals: female, goto: girls}
+    default: everyone
+  - {id: girls, type: end, text: {en: "A question for girls."}}
+  - {id: everyone, type: end, text: {en: "A question for everyone."}}
+"""
+
+
+async def test_simulator_plays_the_person_it_is_given(settings: Settings, fake_gateway: FakeGateway) -> None:
+    async with admin_app(settings, fake_gateway) as app:
+        files = {"file": ("by-sex.yaml", BY_SEX.encode(), "application/yaml")}
+        assert (await post(app, "/admin/polls", files=files)).status_code == 303
+        start = {"action": "start", "poll": "by-sex", "channel": "sms"}
+        page = (await post(app, "/admin/simulator", {**start, "sex": "female", "district": "KE-30"})).text
+        assert "A question for girls." in page and '<option value="KE-30" selected>' in page
+        page = (await post(app, "/admin/simulator", {**start, "sex": "nonsense"})).text
+        assert "A question for everyone." in page

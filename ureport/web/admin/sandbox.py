@@ -130,10 +130,14 @@ def _show(sandbox: Sandbox, step: Step) -> None:
     state.deck, state.page = (None, 0) if finished else (step.deck.to_json(), step.page)
 
 
-def begin(flow: Flow, catalog: Catalog, state: SimState, budget: int) -> SimState:
-    """A fresh run of the flow: its first messages (SMS) or first screen (USSD)."""
+def begin(
+    flow: Flow, catalog: Catalog, state: SimState, budget: int, profile: dict[str, Any] | None = None
+) -> SimState:
+    """A fresh run of the flow for a person with these fields (sex, birth year, district code...):
+    its first messages (SMS) or first screen (USSD)."""
     sandbox = Sandbox(flow, catalog, state, budget)
-    state.session, state.deck, state.page, state.fields, state.lines = None, None, 0, {}, []
+    state.session, state.deck, state.page, state.lines = None, None, 0, []
+    state.fields = dict(profile or {})
     _hear(sandbox, sandbox.start())
     return state
 

@@ -3,6 +3,9 @@ engine and renderers, without a gateway and without writing anything (see sandbo
 
 from __future__ import annotations
 
+from typing import Any
+
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -12,6 +15,7 @@ from ureport.web import i18n
 from ureport.web.admin.common import begin, render, text
 from ureport.web.admin.sandbox import CHANNELS, SimState, reply
 from ureport.web.admin.sandbox import begin as begin_run
+from ureport.web.admin.start import SEXES, sex_label
 from ureport.web.i18n import _
 
 
@@ -22,9 +26,23 @@ def _choices(catalog: Catalog) -> list[tuple[str, str]]:
     return out
 
 
+def _profile(form: FormData, catalog: Catalog) -> dict[str, Any]:
+    """The simulated person's fields a flow may branch on; what is left empty stays unknown."""
+    profile: dict[str, Any] = {}
+    if text(form, "sex") in SEXES:
+        profile["sex"] = text(form, "sex")
+    if text(form, "birth_year").isdigit():
+        profile["birth_year"] = int(text(form, "birth_year"))
+    if text(form, "district") in catalog.location_ids:
+        profile["district"] = text(form, "district")
+    return profile
+
+
 def _page(request: Request, catalog: Catalog, state: SimState | None, problem: str = "") -> Response:
     flow = catalog.flows.get(state.slug) if state else None
     context = {
+        "sexes": [(s, sex_label(s)) for s in SEXES],
+        "districts": [(p.code, p.name) for p in catalog.locations.leaves()],
         "polls": _choices(catalog),
         "channels": [("sms", _("SMS")), ("ussd", _("USSD"))],
         "state": state,
@@ -65,7 +83,7 @@ async def play(request: Request) -> Response:
         return _page(request, catalog, None, _("Choose a poll and a channel."))
     language = text(form, "language")
     language = language if language in flow.languages else flow.default_language
-    state = begin_run(flow, catalog, SimState(slug, channel, language), budget)
+    state = begin_run(flow, catalog, SimState(slug, channel, language), budget, _profile(form, catalog))
     return _page(request, catalog, state)
 
 

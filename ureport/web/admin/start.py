@@ -79,14 +79,14 @@ async def _context(request: Request, poll: Poll, form: StartForm) -> dict[str, A
         "title": title_of(poll),
         "form": form,
         "districts": districts,
-        "sexes": [(s, _label(s)) for s in SEXES],
+        "sexes": [(s, sex_label(s)) for s in SEXES],
         "contact_languages": catalog.registration.languages if "registration" in catalog.flows else (),
         "count": None,
         "problem": "",
     }
 
 
-def _label(sex: str) -> str:
+def sex_label(sex: str) -> str:
     return {"female": _("Female"), "male": _("Male"), "other_sex": _("Other")}[sex]
 
 
