@@ -189,3 +189,13 @@ async def test_signed_in_pages_speak_the_accounts_language_and_are_never_framed(
         assert '<html lang="sw"' in page.text and page.headers["x-frame-options"] == "DENY"
         assert '<html lang="fr"' in (await app.client.get("/ambassador?lang=fr")).text  # a choice wins
         assert '<html lang="fr"' in (await app.client.get("/")).text  # and is remembered
+
+
+async def test_a_new_password_ends_every_session(settings: Settings, fake_gateway: FakeGateway) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        await make_user("amb@example.org", Role.AMBASSADOR, "Nairobi")
+        await log_in(app.client, "amb@example.org")
+        await accounts.set_password("amb@example.org", "another long password")
+        assert (await app.client.get("/ambassador")).status_code == 303
+        assert (await log_in(app.client, "amb@example.org")).status_code == 400  # the old one is gone
+        assert (await log_in(app.client, "amb@example.org", "another long password")).status_code == 303

@@ -41,6 +41,9 @@ def test_users_add_list_disable_remove(
     assert listing[0].split() == ["boss@example.org", "admin", "-"]
     assert listing[1].split() == ["wanjiru@example.org", "ambassador", "Kisumu,", "Nairobi"]
 
+    _stdin(monkeypatch, "a brand new password\n")
+    assert main(["users", "set-password", "wanjiru@example.org", "--password-stdin"]) == 0
+    assert "new password for wanjiru@example.org" in capsys.readouterr().out
     assert main(["users", "disable", "wanjiru@example.org"]) == 0
     assert main(["users", "list"]) == 0
     assert "(disabled)" in capsys.readouterr().out

@@ -147,3 +147,14 @@ async def set_active(email: str, active: bool) -> None:
     await user.save(update_fields=["active"])
     if not active:
         await WebSession.filter(user=user).delete()
+
+
+async def set_password(email: str, password: str) -> None:
+    """A new password; every session of the account ends (whoever knew the old one is signed out)."""
+    from ureport.models import WebSession
+
+    check_password(password)
+    user = await find_user(email)
+    user.password_hash = await asyncio.to_thread(hash_password, password)
+    await user.save(update_fields=["password_hash"])
+    await WebSession.filter(user=user).delete()

@@ -1,4 +1,4 @@
-"""`ureport users add|list|remove|disable|enable`: staff accounts from the terminal."""
+"""`ureport users add|list|remove|disable|enable|set-password`: staff accounts from the terminal."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ureport.accounts import AccountError, add_user, remove_user, set_active, user_rows
+from ureport.accounts import AccountError, add_user, remove_user, set_active, set_password, user_rows
 from ureport.models import Role
 from ureport.settings import Settings
+from ureport.web.i18n import LANGUAGES
 
 RunDb = Callable[[Settings, Callable[[], Awaitable[Any]]], Any]
 
@@ -56,6 +57,13 @@ def cmd_active(args: argparse.Namespace, settings: Settings, run_db: RunDb) -> i
     return 0
 
 
+def cmd_password(args: argparse.Namespace, settings: Settings, run_db: RunDb) -> int:
+    password = _read_password(args.password_stdin)
+    run_db(settings, lambda: set_password(args.email, password))
+    print(f"new password for {args.email} (its sessions have ended)")
+    return 0
+
+
 def run(command: Callable[[argparse.Namespace, Settings, RunDb], int], run_db: RunDb) -> Callable[..., int]:
     """The command as cli.main calls it, an AccountError printed as a one-line error."""
 
@@ -77,7 +85,7 @@ def add_commands(sub: Any, run_db: RunDb) -> None:
     add.add_argument("email")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--district", action="append", help="an ambassador's district (repeat for several)")
-    add.add_argument("--lang", help="the account's language for downloads (en, fr, sw, ar)")
+    add.add_argument("--lang", choices=LANGUAGES, help="the account's language for pages and downloads")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(func=run(cmd_add, run_db))
     users.add_parser("list", help="list accounts").set_defaults(func=run(cmd_list, run_db))
@@ -89,3 +97,7 @@ def add_commands(sub: Any, run_db: RunDb) -> None:
         parser = users.add_parser(name, help=help_text)
         parser.add_argument("email")
         parser.set_defaults(func=run(command, run_db))
+    password = users.add_parser("set-password", help="give an account a new password (ends its sessions)")
+    password.add_argument("email")
+    password.add_argument("--password-stdin", action="store_true", help="read it from standard input")
+    password.set_defaults(func=run(cmd_password, run_db))
