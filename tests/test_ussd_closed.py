@@ -8,7 +8,9 @@ import pytest
 from tests.harness import Harness, running_app
 from tests.ussd_harness import UssdPhone, close_now
 from ureport.channels.fake_gateway import FakeGateway
-from ureport.models import FlowRun, Poll
+from ureport.flows.loader import load_flow_text, shipped_flow_path
+from ureport.models import FlowRun, Poll, PollStatus
+from ureport.polls import save_flow
 from ureport.settings import Settings
 
 PHONE = "+254711000601"
@@ -83,3 +85,23 @@ async def test_paging_through_a_question_of_a_poll_that_closed(
         assert screen.endswith("\n98. More")  # the poll's introduction, its question on a later page
         await close_now(app, POLL)
         assert await phone.press("98") == f"CON {NOTICE}\n{MENU}"
+
+
+@pytest.mark.anyio
+async def test_activating_another_poll_closes_the_one_people_have_open(
+    settings: Settings, fake_gateway: FakeGateway
+) -> None:
+    """`polls load --activate` (or the admin page's button) closes the active poll as its closing time
+    would: its runs are closed, so nobody is asked its questions any more, over USSD or SMS."""
+    async with running_app(settings, fake_gateway) as app:
+        phone = await _registered(app)
+        await phone.dial()
+        assert "after dark" in await phone.press("1")
+        source = shipped_flow_path(POLL).read_text().replace(POLL, "night-buses")
+        night_buses = load_flow_text(source.replace("Safe streets", "Night buses"), source="night-buses")
+        await save_flow(night_buses, activate=True)
+        await app.app.state.catalog.refresh()
+        menu = "U-Report\n1. Night buses\n2. My details\n3. Stop polls"
+        assert await phone.press("1") == f"CON {NOTICE}\n{menu}"
+        assert await _runs_of_the_poll() == ["expired"]
+        assert (await Poll.get(slug=POLL)).status == PollStatus.CLOSED

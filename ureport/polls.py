@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from ureport.clock import utcnow
 from ureport.flows.loader import load_flow_file, load_flow_text, shipped_flow_path
 from ureport.flows.model import Flow
 from ureport.locations import LocationIndex, Place
-from ureport.models import Location, Poll, PollStatus, Question
+from ureport.models import (
+    FlowRun,
+    Location,
+    OutboundMessage,
+    OutboxStatus,
+    Poll,
+    PollStatus,
+    Question,
+    RunStatus,
+)
 
 REGISTRATION = "registration"
+POLL_CLOSED = "PollClosed"  # failure reason of a poll's messages still queued when it closed
 
 
 async def save_flow(flow: Flow, *, activate: bool = False) -> Poll:
     """Insert or replace a poll by slug, with one Question row per result key."""
-    async with in_transaction():
+    async with in_transaction() as conn:
         poll = await Poll.get_or_none(slug=flow.slug)
         values: dict[str, Any] = {
             "kind": flow.kind,
@@ -31,16 +44,26 @@ async def save_flow(flow: Flow, *, activate: bool = False) -> Poll:
             poll = await Poll.create(slug=flow.slug, **values)
         else:
             await poll.update_from_dict(values).save()
-        if activate and flow.kind != REGISTRATION:
-            await (
-                Poll.filter(status=PollStatus.ACTIVE, kind=flow.kind)
-                .exclude(id=poll.id)
-                .update(status=PollStatus.CLOSED)
-            )
+        if activate and flow.kind != REGISTRATION:  # the poll it replaces closes, as at its closing time
+            others = Poll.filter(status=PollStatus.ACTIVE, kind=flow.kind).exclude(id=poll.id)
+            await close_polls([other.id for other in await others.only("id")], utcnow(), conn)
             poll.status = PollStatus.ACTIVE
             await poll.save(update_fields=["status"])
         await _save_questions(poll, flow)
     return poll
+
+
+async def close_polls(ids: list[int], now: datetime, conn: BaseDBAsyncClient) -> int:
+    """Open runs become CLOSED (their person's next message gets poll_closed once) and the polls' unsent
+    messages fail: nobody is asked a question that can no longer be answered. Returns runs closed."""
+    if not ids:
+        return 0
+    runs = FlowRun.filter(poll_id__in=ids, status=RunStatus.ACTIVE).using_db(conn)
+    closed: int = await runs.update(status=RunStatus.CLOSED, exited_at=now)
+    unsent = OutboundMessage.filter(poll_id__in=ids, status=OutboxStatus.QUEUED).using_db(conn)
+    await unsent.update(status=OutboxStatus.FAILED, failure_reason=POLL_CLOSED, urn_cipher=None)
+    await Poll.filter(id__in=ids).using_db(conn).update(status=PollStatus.CLOSED, closed_at=now, close_at=now)
+    return closed
 
 
 async def _save_questions(poll: Poll, flow: Flow) -> None:

@@ -17,35 +17,22 @@ from ureport.flows.render import render_sms
 from ureport.models import (
     Contact,
     ContactStatus,
-    FlowRun,
-    OutboundMessage,
-    OutboxStatus,
     Poll,
-    PollStatus,
     RunStatus,
 )
+from ureport.polls import POLL_CLOSED as POLL_CLOSED  # failure reason of messages queued at closing
+from ureport.polls import close_polls
 from ureport.recipients import DELIVERABLE
 from ureport.workspace import CONTACT_LOADED, Workspace
 
 log = logging.getLogger(__name__)
-
-POLL_CLOSED = "PollClosed"  # failure reason of a poll's messages still queued when it closed
 
 
 async def close_poll(poll: Poll, now: datetime) -> int:
     """Open runs become CLOSED (their person's next text gets poll_closed once) and the poll's unsent
     messages fail: nobody is asked a question that can no longer be answered. Returns runs closed."""
     async with in_transaction() as conn:
-        runs = FlowRun.filter(poll_id=poll.id, status=RunStatus.ACTIVE).using_db(conn)
-        closed: int = await runs.update(status=RunStatus.CLOSED, exited_at=now)
-        unsent = OutboundMessage.filter(poll_id=poll.id, status=OutboxStatus.QUEUED).using_db(conn)
-        await unsent.update(status=OutboxStatus.FAILED, failure_reason=POLL_CLOSED, urn_cipher=None)
-        await (
-            Poll.filter(id=poll.id)
-            .using_db(conn)
-            .update(status=PollStatus.CLOSED, closed_at=now, close_at=now)
-        )
-    return closed
+        return await close_polls([poll.id], now, conn)
 
 
 @dataclass
