@@ -251,3 +251,23 @@ async def test_admin_pages_speak_the_admins_language(settings: Settings, fake_ga
         for lang, heading in (("fr", "Sondages"), ("sw", "Kura za maoni"), ("ar", "استطلاعات الرأي")):
             page = (await app.client.get(f"/admin?lang={lang}")).text
             assert f'<html lang="{lang}"' in page and f"<h1>{heading}</h1>" in page
+
+
+async def test_a_big_first_group_starts_in_the_background(
+    settings: Settings, fake_gateway: FakeGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ureport.web.admin import start
+
+    monkeypatch.setattr(start, "INLINE_MAX", 1)  # the four opted-in people count as a big group
+    async with admin_app(settings, fake_gateway) as app:
+        await make_people(settings)
+        response = await post(app, "/admin/polls/safe-streets/start", {"action": "start"})
+        assert response.status_code == 303 and response.headers["location"].endswith("?starting=4")
+        poll = await Poll.get(slug="safe-streets")
+        assert poll.start_at is not None and await OutboundMessage.all().count() == 0
+        page = (await app.client.get(response.headers["location"])).text
+        assert "Starting in the background for about 4 people: 0 so far." in page
+        assert await app.app.state.machinery.scheduler.drain() == 4  # what the background loop does
+        assert await OutboundMessage.filter(poll_id=poll.id).count() == 8
+        page = (await app.client.get(response.headers["location"])).text
+        assert "4 people: 4 so far." in page

@@ -14,12 +14,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ureport.broadcast import Broadcaster, BroadcastError, Cohort, count_cohort, find_broadcast_poll
+from ureport.clock import utcnow
 from ureport.models import Location, Poll
 from ureport.web.admin.common import begin, render, see_other, text, values
 from ureport.web.admin.polls import title_of
 from ureport.web.i18n import _
 
 SEXES = ("female", "male", "other_sex")
+# Bigger first groups start in the background scheduler (PostgreSQL starts ~4,000 people a second).
+INLINE_MAX = 20_000
 
 
 @dataclass(frozen=True)
@@ -121,16 +124,32 @@ async def submit(request: Request) -> Response:
         if "start_at" in timetable and poll.started_at is not None:
             # The scheduler starts a poll once (its claim is started_at): a later group starts now.
             raise BroadcastError(_("This poll has already started: start another group now, not later."))
-        await Poll.filter(id=poll.id).update(**timetable)
-        if "start_at" in timetable:
-            return see_other(f"/admin/polls/{poll.slug}?scheduled=1")
-        state = request.app.state
-        broadcaster = Broadcaster(state.catalog, state.keyring, state.settings.default_region)
-        started = await broadcaster.start(poll.slug, form.cohort)
-        return see_other(f"/admin/polls/{poll.slug}?started={started}")
+        return await _start(request, poll, form.cohort, timetable, context["count"])
     except BroadcastError as exc:
         context["problem"], context["count"] = str(exc), None
         return render(request, "admin_start.html", context, status_code=400)
+
+
+async def _start(
+    request: Request, poll: Poll, cohort: Cohort, timetable: dict[str, Any], count: int
+) -> Response:
+    """Schedule it; or start it in this request, as `polls start` does; or, for a big first group, let
+    the background scheduler start it now (a request should not wait tens of seconds, nor be cut off
+    by a proxy's timeout half-way: the scheduler's batches carry on and the page shows their progress)."""
+    background = "start_at" not in timetable and poll.started_at is None and count > INLINE_MAX
+    if background:
+        timetable["start_at"] = utcnow()
+    await Poll.filter(id=poll.id).update(**timetable)
+    state = request.app.state
+    if background:
+        if state.machinery.scheduler is not None:  # else a `ureport worker`'s scheduler, within a minute
+            state.machinery.scheduler.wake()
+        return see_other(f"/admin/polls/{poll.slug}?starting={count}")
+    if "start_at" in timetable:
+        return see_other(f"/admin/polls/{poll.slug}?scheduled=1")
+    broadcaster = Broadcaster(state.catalog, state.keyring, state.settings.default_region)
+    started = await broadcaster.start(poll.slug, cohort)
+    return see_other(f"/admin/polls/{poll.slug}?started={started}")
 
 
 routes = [
