@@ -154,8 +154,16 @@ async def test_simulator_plays_a_poll_over_sms_and_ussd_and_saves_nothing(
 
 async def test_simulator_refuses_what_it_cannot_read(settings: Settings, fake_gateway: FakeGateway) -> None:
     async with admin_app(settings, fake_gateway) as app:
-        response = await post(app, "/admin/simulator", {"action": "send", "state": "{not json", "text": "1"})
-        assert response.status_code == 400 and "start again" in response.text
+        tampered = [
+            "{not json",
+            '{"slug": "safe-streets", "channel": "ussd", "language": "en", "deck": {}}',
+            '{"slug": "safe-streets", "channel": "fax", "language": "en"}',
+            '{"slug": "safe-streets", "channel": "sms", "language": "en", "session": {"node_id": 1}}',
+            '{"slug": "safe-streets", "channel": "sms", "language": "en", "lines": [1]}',
+        ]
+        for state in tampered:
+            response = await post(app, "/admin/simulator", {"action": "send", "state": state, "text": "1"})
+            assert response.status_code == 400 and "start again" in response.text, state
         response = await post(app, "/admin/simulator", {"action": "start", "poll": "nope", "channel": "sms"})
         assert response.status_code == 400
         page = (await app.client.get("/admin/simulator?poll=registration")).text

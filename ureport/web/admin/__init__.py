@@ -12,15 +12,14 @@ from ureport.web.auth import Endpoint, requires
 
 
 def _closing(endpoint: Endpoint) -> Endpoint:
-    """Close a POST's form after the response is made, whoever read it (the CSRF check, or the view):
-    an uploaded file is spooled to a temporary file that must not wait for the garbage collector."""
+    """Close the request's form after the response is made, whoever read it (the CSRF check, or the
+    view): an uploaded file is spooled to a temporary file that must not wait for the garbage collector."""
 
     async def run(request: Request) -> Response:
         try:
             return await endpoint(request)
         finally:
-            if request.method == "POST":
-                await (await request.form()).close()  # the form is cached on the request
+            await request.close()  # closes the form if one was read (its files with it)
 
     return run
 

@@ -41,13 +41,20 @@ class SimState:
 
     @classmethod
     def load(cls, raw: str) -> SimState | None:
+        """The state a page sent back, or None when it is not one this module wrote."""
         try:
             data = json.loads(raw)
             state = cls(**data)
             state.lines = [(str(a), str(b)) for a, b in state.lines]
-            return state
-        except (TypeError, ValueError):
+            if state.channel not in CHANNELS or not isinstance(state.fields, dict) or state.page < 0:
+                return None
+            if state.deck is not None:
+                Deck.from_json(state.deck)
+            if state.session is not None:
+                engine.Session.from_json(state.session)
+        except (TypeError, ValueError, KeyError, AttributeError, engine.EngineError):
             return None
+        return state
 
     @property
     def ended(self) -> bool:
