@@ -9,6 +9,7 @@ import asyncio
 import functools
 import re
 import secrets
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -25,6 +26,8 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # argon2-cffi's defaults are RFC 9106's second recommendation for argon2id (t=3, m=64 MiB, p=4).
 # A stored hash made with other parameters is replaced at the next successful log-in.
 hasher = PasswordHasher()
+# Each hash holds 64 MiB while it runs: a burst of log-ins waits here rather than exhausting memory.
+_HASHING = threading.BoundedSemaphore(4)
 
 
 class AccountError(ValueError):
@@ -46,7 +49,8 @@ def check_password(password: str) -> None:
 
 
 def hash_password(password: str) -> str:
-    return hasher.hash(password)
+    with _HASHING:
+        return hasher.hash(password)
 
 
 @functools.cache
@@ -56,7 +60,8 @@ def _dummy_hash() -> str:
 
 def _verify(stored: str, password: str) -> bool:
     try:
-        return hasher.verify(stored, password)
+        with _HASHING:
+            return hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -74,7 +79,7 @@ async def authenticate(email: str, password: str) -> User | None:
     except AccountError:
         address = ""
     user = await User.get_or_none(email=address) if address else None
-    stored = user.password_hash if user is not None else _dummy_hash()
+    stored = user.password_hash if user is not None else await asyncio.to_thread(_dummy_hash)
     if not await asyncio.to_thread(_verify, stored, password) or user is None or not user.active:
         return None
     if hasher.check_needs_rehash(user.password_hash):
