@@ -14,10 +14,15 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from ureport import db
 from ureport.channels.fake_gateway import FakeGateway
 from ureport.settings import Settings
+
+# No timing thresholds in the suite: Hypothesis's per-example deadline fails on a busy CI machine.
+hypothesis_settings.register_profile("ureport", deadline=None)
+hypothesis_settings.load_profile("ureport")
 
 PG_URL = os.environ.get("UREPORT_TEST_DATABASE_URL", "")
 TABLES = (
