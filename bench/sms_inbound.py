@@ -1,6 +1,7 @@
 """Inbound SMS through the real app under uvicorn on 127.0.0.1, against a trivial Starlette endpoint.
 
     python bench/sms_inbound.py [--messages 5000] [--phones 1000] [--connections 50] [--database-url URL]
+    python bench/sms_inbound.py --in-process [--profile accept|process]   (no HTTP: sms_inprocess.py)
 
 Each phone joins, registers and answers the demo poll, so every message runs the whole path:
 callback -> group-committed inbox -> engine -> outbox -> SDK -> fake gateway. wrk sends the same
@@ -117,7 +118,16 @@ def main() -> None:
         metavar="N",
         help="web process only accepts (UREPORT_PROCESS_INBOX=0) beside N `ureport worker` processes",
     )
+    parser.add_argument(
+        "--in-process", action="store_true", help="no HTTP: accepting and processing timed apart"
+    )
+    parser.add_argument("--profile", choices=("accept", "process"), help="with --in-process: cProfile it")
     args = parser.parse_args()
+    if args.in_process:
+        import sms_inprocess
+
+        sms_inprocess.main(args)
+        return
     tmp = Path(tempfile.mkdtemp(prefix="ureport-bench-"))
     with trivial_server(tmp) as (trivial, _):
         baseline = run_wrk(

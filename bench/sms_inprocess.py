@@ -1,0 +1,145 @@
+"""The inbound SMS path without HTTP: the real app called as ASGI in this process, then its processor.
+
+    python bench/sms_inbound.py --in-process [--profile accept|process] [--database-url URL]
+
+The same N callbacks as the wrk script go straight into the app (routing, form parsing, the group
+commit), `--connections` at a time; then the inbox processor drains them (engine, workspace, replies
+queued). Each phase is timed alone, so a change to either shows without uvicorn's or wrk's share of
+the CPU. `--profile` prints cProfile's top functions for one phase.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from common import fresh_database
+
+ANSWERS = ("JOIN", "2007", "1", "47", "1", "1", "2", "yes", "no", "15", "more street lights")
+
+
+def bodies(messages: int, phones: int) -> list[bytes]:
+    """The wrk script's request bodies (sms_inbound.lua), in the same order."""
+    out = []
+    for i in range(messages):
+        phone, step = i % phones, i // phones
+        form = {
+            "from": f"+2547{11000000 + phone:08d}",
+            "to": "12345",
+            "date": "2026-11-24 10:00:00",
+            "networkCode": "63902",
+            "id": f"bench-inprocess-{i}",
+            "text": ANSWERS[step % len(ANSWERS)],
+        }
+        out.append(urlencode(form).encode())
+    return out
+
+
+async def post(app: Any, path: str, body: bytes) -> int:
+    """One ASGI request as uvicorn would make it; returns the status."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    sent = False
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.Event().wait()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+async def timed(phase: str, profile: str | None, work: Callable[[], Awaitable[int]]) -> tuple[int, float]:
+    profiler = cProfile.Profile() if profile == phase else None
+    start = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    done = await work()
+    if profiler is not None:
+        profiler.disable()
+    elapsed = time.perf_counter() - start
+    if profiler is not None:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
+    return done, elapsed
+
+
+async def run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
+    from ureport import db
+    from ureport.app import create_app
+    from ureport.flows.loader import shipped_flow_path
+    from ureport.locations import country_districts
+    from ureport.polls import load_poll_file, save_places
+    from ureport.settings import Settings
+
+    settings = Settings(
+        data_dir=tmp,
+        database_url=database_url,
+        secret_key="benchmark-secret-key-0123456789",  # noqa: S106
+        default_region="KE",
+    )
+    await db.migrate(database_url)
+    await db.init(database_url)
+    await save_places(country_districts("KE"))
+    await load_poll_file(shipped_flow_path("safe-streets"), activate=True)
+    await db.close()
+    app = create_app(settings, background=False)
+    requests = bodies(args.messages, args.phones)
+    async with app.router.lifespan_context(app):
+        limit = asyncio.Semaphore(args.connections)
+
+        async def one(body: bytes) -> int:
+            async with limit:
+                return await post(app, "/channels/africastalking/sms", body)
+
+        async def accept() -> int:
+            statuses = await asyncio.gather(*(one(body) for body in requests))
+            assert set(statuses) == {200}, set(statuses)
+            return len(statuses)
+
+        accepted, accept_s = await timed("accept", args.profile, accept)
+        processed, process_s = await timed("process", args.profile, app.state.processor.drain)
+    engine = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"in-process on {engine}: {args.messages} messages, {args.phones} phones, {args.connections} conns")
+    print(f"  accepted (ASGI, no HTTP)  {accepted / accept_s:8.0f} msg/s")
+    print(f"  processed (reply queued)  {processed / process_s:8.0f} msg/s")
+    print(f"  both, one after the other {args.messages / (accept_s + process_s):8.0f} msg/s")
+
+
+def main(args: argparse.Namespace) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="ureport-bench-"))
+    with fresh_database(args.database_url, tmp) as database_url:
+        asyncio.run(run(args, tmp, database_url))
