@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.harness import running_app
@@ -30,3 +32,19 @@ async def test_metrics_expose_the_series(settings: Settings, fake_gateway: FakeG
         assert "ureport_outbox_oldest_queued_seconds 0.0" in body
         assert "ureport_ussd_hop_seconds_count" in body
         assert "+2547" not in body
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [(None, 403), ("Bearer wrong", 403), ("Basic s3cret-scrape", 403), ("Bearer s3cret-scrape", 200)],
+)
+async def test_a_metrics_token_keeps_the_figures_to_the_scraper(
+    settings: Settings, fake_gateway: FakeGateway, header: str | None, status: int
+) -> None:
+    guarded = dataclasses.replace(settings, metrics_token="s3cret-scrape")
+    async with running_app(guarded, fake_gateway) as app:
+        headers = {"Authorization": header} if header else {}
+        response = await app.client.get("/metrics", headers=headers)
+        assert response.status_code == status
+        assert ("ureport_outbox_depth" in response.text) is (status == 200)

@@ -6,6 +6,7 @@ same figures and a restart loses nothing; each query is a GROUP BY over an index
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -14,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from tortoise.functions import Count
 
@@ -68,7 +69,18 @@ async def snapshot() -> Snapshot:
     return Snapshot(await _by_status(InboundMessage), await _by_status(OutboundMessage), created)
 
 
+def _allowed(request: Request) -> bool:
+    """Message and queue volumes are operational, not public: a token keeps them to the scraper."""
+    token: str | None = request.app.state.settings.metrics_token
+    if token is None:
+        return True
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
 async def metrics(request: Request) -> Response:
+    if not _allowed(request):
+        return PlainTextResponse("metrics need Authorization: Bearer <UREPORT_METRICS_TOKEN>\n", 403)
     registry = CollectorRegistry()
     registry.register(await snapshot())
     body = await run_in_threadpool(lambda: generate_latest(registry) + generate_latest(HOPS))

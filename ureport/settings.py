@@ -99,6 +99,12 @@ class Settings:
     callback_token: str | None = _setting(
         "UREPORT_CALLBACK_TOKEN", None, "when set, callbacks must carry ?token=<value> or get 403", _optional
     )
+    metrics_token: str | None = _setting(
+        "UREPORT_METRICS_TOKEN",
+        None,
+        "when set, GET /metrics needs the header Authorization: Bearer <value> (else 403)",
+        _optional,
+    )
     default_region: str = _setting(
         "UREPORT_DEFAULT_REGION", "KE", "ISO country for numbers written without +", str.upper
     )
