@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from ureport.background import Loop, Task
+from ureport.db import fetch_partial, insert_rows
 from ureport.models import InboundMessage, InboxStatus
 
 log = logging.getLogger(__name__)
@@ -19,7 +21,7 @@ MAX_GROUP = 500
 
 @dataclass(slots=True)
 class _Pending:
-    row: InboundMessage
+    row: Mapping[str, Any]  # InboundMessage's fields, every one but the id
     done: asyncio.Future[None]
 
 
@@ -38,8 +40,11 @@ class GroupCommitter(Task):
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._on_commit = on_commit
 
-    async def persist(self, row: InboundMessage) -> None:
-        """Return once `row` (or an earlier row with the same gateway id) is committed."""
+    async def persist(self, row: Mapping[str, Any]) -> None:
+        """Return once `row` (or an earlier row with the same gateway id) is committed.
+
+        A row is plain column values, not an InboundMessage: building a model per callback cost more
+        than its share of the commit."""
         if not self.running:
             raise RuntimeError("the inbox writer is not running")
         pending = _Pending(row, asyncio.get_running_loop().create_future())
@@ -55,8 +60,8 @@ class GroupCommitter(Task):
 
     async def _commit(self, group: list[_Pending]) -> None:
         try:
-            async with in_transaction():
-                await InboundMessage.bulk_create([p.row for p in group], ignore_conflicts=True)
+            async with in_transaction() as conn:
+                await insert_rows(InboundMessage, [p.row for p in group], conn, ignore_conflicts=True)
         except Exception as exc:  # a failed commit must fail every caller, never hang them
             log.exception("inbox commit failed for %d messages", len(group))
             for pending in group:
@@ -95,4 +100,6 @@ class InboxProcessor(Loop):
 async def pending_rows(limit: int, *, after: int = 0) -> list[InboundMessage]:
     query = InboundMessage.filter(status=InboxStatus.PENDING, id__gt=after)
     # Only what processing reads: building full rows (dates parsed) costs more than the query.
-    return await query.order_by("id").limit(limit).only("id", "urn_cipher", "text_cipher", "attempts")
+    return await fetch_partial(
+        query.order_by("id").limit(limit), ("id", "urn_cipher", "text_cipher", "attempts")
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from ureport.channels.forms import PayloadError
 
 # Formats AT has been seen to use for `date`; all are UTC whether or not they say so.
 DATE_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%fZ")
+_PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", re.ASCII)  # "%Y-%m-%d %H:%M:%S"
 
 
 class OutStatus(StrEnum):
@@ -197,6 +199,15 @@ def _phone(value: str, field: str) -> str:
 
 
 def _parse_date(value: str) -> datetime:
+    text = value.strip()
+    if _PLAIN_DATE.fullmatch(text):  # AT's usual form, read without strptime (a tenth of a callback)
+        try:
+            return datetime(
+                int(text[:4]), int(text[5:7]), int(text[8:10]),
+                int(text[11:13]), int(text[14:16]), int(text[17:19]), tzinfo=UTC,
+            )  # fmt: skip
+        except ValueError:
+            pass  # out of range: strptime below says so in its own way
     for fmt in DATE_FORMATS:
         try:
             return datetime.strptime(value.strip(), fmt).replace(tzinfo=UTC)

@@ -15,7 +15,7 @@ from tortoise.exceptions import BaseORMException
 from ureport.channels.africastalking import DeliveryReport, SmsInbound
 from ureport.channels.forms import PayloadError, read_form
 from ureport.clock import utcnow
-from ureport.models import InboundMessage
+from ureport.models import InboxStatus
 from ureport.privacy import Keyring, PhoneError, normalise_phone
 from ureport.recipients import apply_delivery_report
 
@@ -61,18 +61,22 @@ async def accept_sms(state: State, message: SmsInbound) -> None:
     """Turn the number into its digest and ciphertext at the edge, then persist (group commit)."""
     number = normalise_phone(message.sender, state.settings.default_region)
     keyring: Keyring = state.keyring
-    row = InboundMessage(
-        channel=SMS_CHANNEL,
-        gateway_id=message.gateway_id,
-        urn_digest=keyring.digest(number),
-        urn_cipher=keyring.encrypt(number),
-        text_cipher=keyring.encrypt_text(message.text),
-        to=message.to,
-        link_id=message.link_id,
-        network_code=message.network_code,
-        gateway_date=message.received_at,
-        received_at=utcnow(),
-    )
+    row = {
+        "channel": SMS_CHANNEL,
+        "gateway_id": message.gateway_id,
+        "urn_digest": keyring.digest(number),
+        "urn_cipher": keyring.encrypt(number),
+        "text_cipher": keyring.encrypt_text(message.text),
+        "to": message.to,
+        "link_id": message.link_id,
+        "network_code": message.network_code,
+        "gateway_date": message.received_at,
+        "received_at": utcnow(),
+        "status": InboxStatus.PENDING,
+        "attempts": 0,
+        "error": None,
+        "processed_at": None,
+    }
     await state.inbox_writer.persist(row)
 
 
