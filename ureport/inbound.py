@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from ureport.clock import utcnow
 from ureport.conversation import Conversation
+from ureport.db import fetch_partial
 from ureport.flows.render import render_sms
 from ureport.models import InboundMessage, InboxStatus
 from ureport.polls import Catalog
@@ -92,5 +93,4 @@ async def _claim(ids: list[int], conn: BaseDBAsyncClient) -> set[int]:
     query = InboundMessage.filter(id__in=ids, status=InboxStatus.PENDING).using_db(conn)
     if conn.capabilities.dialect == "postgres":
         query = query.select_for_update(skip_locked=True)
-    rows: list[InboundMessage] = await query.only("id")
-    return {row.id for row in rows}
+    return {row.id for row in await fetch_partial(query, ("id",))}

@@ -17,7 +17,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from ureport import outbox
 from ureport.aggregates import counters
-from ureport.db import update_rows
+from ureport.db import fetch_partial, update_rows
 from ureport.flows.model import ANSWERED
 from ureport.models import Answer, Contact, ContactStatus, FlowRun, RunStatus
 from ureport.outbox import new_message
@@ -56,6 +56,10 @@ ANSWER_FIELDS = (
     "language",
     "created_at",
 )
+
+
+# What counted() reads of an answer given earlier (the rest is never read from it).
+ANSWER_COUNTED = ("id", "run_id", "poll_id", "question_key", *ANSWER_FIELDS)
 
 
 def counted(answer: Answer) -> list[counters.Counted]:
@@ -110,11 +114,11 @@ class Workspace:
         """Read every contact of these numbers (under any key version), their open runs and past polls."""
         work = cls(keyring, now, regions=regions or {})
         digests = {d: n for n in set(numbers) for d in keyring.digests(n)}
-        query = Contact.filter(urn_digest__in=list(digests)).only(*CONTACT_LOADED).using_db(conn)
+        query = Contact.filter(urn_digest__in=list(digests)).using_db(conn)
         if conn.capabilities.dialect == "postgres":  # several workers: one batch per contact at a time
             # Locked in id order, so two workers whose batches share contacts can never deadlock.
             query = query.select_for_update().order_by("id")
-        for contact in await query:
+        for contact in await fetch_partial(query, CONTACT_LOADED):
             work._adopt(contact, digests[contact.urn_digest])
         await work._load_runs(conn)
         return work
@@ -141,8 +145,7 @@ class Workspace:
             # CLOSED runs come along (same index): their person's next text gets poll_closed once.
             live = (RunStatus.ACTIVE, RunStatus.CLOSED)
             runs = FlowRun.filter(contact_id__in=ids, status__in=live).order_by("created_at")
-            runs = runs.only(*RUN_LOADED)
-            for run in await runs.using_db(conn):
+            for run in await fetch_partial(runs.using_db(conn), RUN_LOADED):
                 if run.status == RunStatus.CLOSED:
                     self.closed_runs.setdefault(run.contact_id, []).append(run)  # type: ignore[attr-defined]
                 else:
@@ -155,7 +158,8 @@ class Workspace:
         """Answers already given in the open runs: if one is answered again, its counts move."""
         run_ids = [run.id for run in self.open_runs.values()]
         if run_ids:
-            for answer in await Answer.filter(run_id__in=run_ids).using_db(conn):
+            earlier = Answer.filter(run_id__in=run_ids).using_db(conn)
+            for answer in await fetch_partial(earlier, ANSWER_COUNTED):
                 self._earlier[(answer.run_id, answer.question_key)] = answer  # type: ignore[attr-defined]
 
     def _adopt(self, contact: Contact, number: str) -> None:
