@@ -101,6 +101,27 @@ async def update_rows(
     await conn.execute_many(sql, values)
 
 
+async def update_in(
+    model: type[Model], ids: Sequence[Any], values: Mapping[str, Any], conn: BaseDBAsyncClient
+) -> None:
+    """`UPDATE ... SET values WHERE pk IN ids` as one statement, without building it through pypika
+    (whose IN list of a few hundred ids cost more than the update on the hot path)."""
+    if not ids:
+        return
+    meta = model._meta
+    names = list(values)
+    postgres = conn.capabilities.dialect == "postgres"
+    marks = [f"${i}" if postgres else "?" for i in range(1, len(names) + len(ids) + 1)]
+    assignments = ", ".join(
+        f'"{meta.fields_db_projection[name]}" = {mark}' for name, mark in zip(names, marks, strict=False)
+    )
+    where = f'"{meta.db_pk_column}" IN ({", ".join(marks[len(names) :])})'
+    sql = f'UPDATE "{meta.db_table}" SET {assignments} WHERE {where}'  # noqa: S608
+    pk = meta.fields_map[meta.pk_attr]
+    params = [meta.fields_map[name].to_db_value(values[name], model) for name in names]
+    await conn.execute_query(sql, params + [pk.to_db_value(i, model) for i in ids])
+
+
 async def insert_rows(
     model: type[Model],
     rows: Sequence[Mapping[str, Any]],

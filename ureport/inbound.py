@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 
 from ureport.clock import utcnow
 from ureport.conversation import Conversation
-from ureport.db import fetch_partial
+from ureport.db import fetch_partial, update_in
 from ureport.flows.render import render_sms
 from ureport.models import InboundMessage, InboxStatus
 from ureport.polls import Catalog
@@ -75,8 +75,9 @@ class InboundHandler:
                     texts = [render_sms(reply) for reply in replies]
                     queued += work.queue(contact, texts, in_reply_to=row.id)
             await work.flush(conn)
-            update = InboundMessage.filter(id__in=list(pending)).using_db(conn)
-            await update.update(status=InboxStatus.PROCESSED, processed_at=now)
+            await update_in(
+                InboundMessage, sorted(pending), {"status": InboxStatus.PROCESSED, "processed_at": now}, conn
+            )
         return queued
 
     async def _record_failure(self, row: InboundMessage, exc: Exception) -> None:

@@ -100,6 +100,7 @@ class Workspace:
     _dirty_runs: dict[uuid.UUID, FlowRun] = field(default_factory=dict)
     _answers: dict[tuple[uuid.UUID, str], Answer] = field(default_factory=dict)
     _outbox: list[dict[str, Any]] = field(default_factory=list)
+    _digests: dict[str, str] = field(default_factory=dict)  # number -> current digest, this batch only
 
     @classmethod
     async def load(
@@ -113,7 +114,11 @@ class Workspace:
     ) -> Workspace:
         """Read every contact of these numbers (under any key version), their open runs and past polls."""
         work = cls(keyring, now, regions=regions or {})
-        digests = {d: n for n in set(numbers) for d in keyring.digests(n)}
+        digests: dict[str, str] = {}
+        for number in set(numbers):
+            versions = keyring.digests(number)  # the current key's first
+            work._digests[number] = versions[0]
+            digests.update((d, number) for d in versions)
         query = Contact.filter(urn_digest__in=list(digests)).using_db(conn)
         if conn.capabilities.dialect == "postgres":  # several workers: one batch per contact at a time
             # Locked in id order, so two workers whose batches share contacts can never deadlock.
@@ -163,7 +168,7 @@ class Workspace:
                 self._earlier[(answer.run_id, answer.question_key)] = answer  # type: ignore[attr-defined]
 
     def _adopt(self, contact: Contact, number: str) -> None:
-        digest = self.keyring.digest(number)
+        digest = self._digest(number)
         if contact.urn_digest != digest or contact.urn_cipher is None:  # re-key after a secret rotation
             contact.urn_digest, contact.urn_cipher = digest, self.keyring.encrypt(number)
             self.touch(contact)
@@ -171,7 +176,7 @@ class Workspace:
 
     def contact(self, number: str) -> Contact:
         """The contact for this number, created (as a stranger) if it has never written before."""
-        digest = self.keyring.digest(number)
+        digest = self._digest(number)
         found = self.contacts.get(digest)
         if found is None:
             found = Contact(
@@ -184,6 +189,13 @@ class Workspace:
             )
             self.contacts[digest] = self._new_contacts[found.id] = found
         return found
+
+    def _digest(self, number: str) -> str:
+        """The number's current digest, computed once per batch (an HMAC per call added up)."""
+        digest = self._digests.get(number)
+        if digest is None:
+            digest = self._digests[number] = self.keyring.digest(number)
+        return digest
 
     def touch(self, contact: Contact) -> None:
         if contact.id not in self._new_contacts:
