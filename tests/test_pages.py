@@ -11,9 +11,11 @@ import pytest
 from tests import results_people
 from tests.harness import Harness, running_app
 from ureport.channels.fake_gateway import FakeGateway
+from ureport.clock import utcnow
 from ureport.models import Poll, PollStatus
 from ureport.settings import Settings
 from ureport.web import i18n
+from ureport.web.ambassador import staff_polls
 
 pytestmark = pytest.mark.anyio
 
@@ -97,6 +99,19 @@ async def test_draft_and_registration_are_not_public(settings: Settings, fake_ga
         assert (await app.client.get("/polls/registration")).status_code == 404
         assert (await app.client.get("/polls/nope")).status_code == 404
         assert "/polls/safe-streets" not in await _get(app, "/")
+
+
+async def test_a_draft_started_for_a_cohort_is_public(settings: Settings, fake_gateway: FakeGateway) -> None:
+    """`polls start` runs a draft for its cohort without making it the poll registrants get: its
+    results are public (unless held back) and listed as open, for visitors and ambassadors alike."""
+    async with running_app(settings, fake_gateway) as app:
+        await Poll.filter(slug="safe-streets").update(status=PollStatus.DRAFT, started_at=utcnow())
+        assert "/polls/safe-streets" in await _get(app, "/")
+        assert "Open since" in await _get(app, "/polls/safe-streets")
+        assert (await app.client.get("/polls/safe-streets/results.json")).status_code == 200
+        assert [p.slug for p in await staff_polls()] == ["safe-streets"]
+        await Poll.filter(slug="safe-streets").update(published=False)
+        assert (await app.client.get("/polls/safe-streets/results.json")).status_code == 404
 
 
 async def test_charts_have_text_alternatives(settings: Settings, fake_gateway: FakeGateway) -> None:

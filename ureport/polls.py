@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from ureport.clock import utcnow
@@ -27,6 +29,23 @@ from ureport.models import (
 
 REGISTRATION = "registration"
 POLL_CLOSED = "PollClosed"  # failure reason of a poll's messages still queued when it closed
+
+
+def has_begun(poll: Poll) -> bool:
+    """Whether anyone has been asked: the active poll, a closed one, or a draft started for a cohort
+    (`polls start` runs a poll for its cohort without making it the poll new registrants get)."""
+    return poll.status != PollStatus.DRAFT or poll.started_at is not None
+
+
+def is_open(poll: Poll) -> bool:
+    """Begun and not closed: answers may still come in."""
+    return has_begun(poll) and poll.status != PollStatus.CLOSED
+
+
+def begun_polls() -> QuerySet[Poll]:
+    """Polls with results to show (newest first), in the same terms as has_begun()."""
+    begun = Q(status__in=[PollStatus.ACTIVE, PollStatus.CLOSED]) | Q(started_at__isnull=False)
+    return Poll.filter(begun, kind="poll").order_by("-started_at", "-created_at")
 
 
 async def save_flow(flow: Flow, *, activate: bool = False) -> Poll:

@@ -17,7 +17,8 @@ from starlette.routing import Route
 from ureport.aggregates.brief import district_brief
 from ureport.aggregates.exports import ExportError, Report, categorical_questions
 from ureport.aggregates.render import count_text, percent_text, render
-from ureport.models import Location, Poll, PollStatus, Role, User
+from ureport.models import Location, Poll, Role, User
+from ureport.polls import begun_polls, has_begun, is_open
 from ureport.web import auth, i18n, layout
 from ureport.web.i18n import _
 
@@ -42,11 +43,8 @@ async def visible_districts(user: User) -> list[Location]:
 
 
 async def staff_polls() -> list[Poll]:
-    """Polls with results: active and closed ones, published or not (drafts have none)."""
-    polls = await Poll.filter(kind="poll", status__in=[PollStatus.ACTIVE, PollStatus.CLOSED]).order_by(
-        "-started_at", "-created_at"
-    )
-    return sorted(polls, key=lambda p: p.status != PollStatus.ACTIVE)
+    """Polls with results: every poll that has begun, published or not (unstarted drafts have none)."""
+    return sorted(await begun_polls(), key=lambda p: not is_open(p))
 
 
 def poll_item(poll: Poll) -> dict[str, object]:
@@ -55,7 +53,7 @@ def poll_item(poll: Poll) -> dict[str, object]:
         "slug": poll.slug,
         "title": title,
         "title_lang": title_lang,
-        "active": poll.status == PollStatus.ACTIVE,
+        "active": is_open(poll),
         "published": poll.published,
         "started": i18n.day(poll.started_at or poll.created_at),
         "closed": i18n.day(poll.closed_at),
@@ -76,7 +74,7 @@ def not_yours(request: Request) -> Response:
 
 async def _poll(request: Request) -> Poll:
     poll = await Poll.get_or_none(slug=request.path_params["slug"], kind="poll")
-    if poll is None or poll.status == PollStatus.DRAFT:
+    if poll is None or not has_begun(poll):
         raise HTTPException(404, "no poll with results by that name")
     return poll
 

@@ -12,24 +12,22 @@ from starlette.routing import Route
 from ureport.aggregates.engagement import engagement
 from ureport.aggregates.results import poll_results
 from ureport.clock import utcnow
-from ureport.models import Location, Poll, PollStatus
+from ureport.models import Location, Poll
+from ureport.polls import begun_polls, has_begun, is_open
 from ureport.web import auth, geo, i18n, layout, views
 
 
 async def _public_polls() -> list[dict[str, Any]]:
-    statuses = [PollStatus.ACTIVE, PollStatus.CLOSED]  # drafts, and results an admin held back, stay private
-    polls = await Poll.filter(kind="poll", status__in=statuses, published=True).order_by(
-        "-started_at", "-created_at"
-    )
+    polls = await begun_polls().filter(published=True)  # unstarted drafts and held-back results stay private
     listed = []
-    for poll in sorted(polls, key=lambda p: p.status != PollStatus.ACTIVE):  # stable: active ones first
+    for poll in sorted(polls, key=lambda p: not is_open(p)):  # stable: open ones first
         title, title_lang = i18n.pick(poll.title, poll.default_language)
         listed.append(
             {
                 "slug": poll.slug,
                 "title": title,
                 "title_lang": title_lang,
-                "active": poll.status == PollStatus.ACTIVE,
+                "active": is_open(poll),
                 "started": i18n.day(poll.started_at or poll.created_at),
                 "closed": i18n.day(poll.closed_at),
             }
@@ -55,7 +53,7 @@ async def poll_page(request: Request) -> Response:
     await auth.current_user(request)
     lang = layout.begin(request)
     poll = await Poll.get_or_none(slug=request.path_params["slug"], kind="poll")
-    if poll is None or poll.status == PollStatus.DRAFT or not poll.published:
+    if poll is None or not has_begun(poll) or not poll.published:
         raise HTTPException(404, "no published poll with that name")
     tab = request.query_params.get("tab", "all")
     tab = tab if tab in views.TABS else "all"
@@ -75,6 +73,7 @@ async def poll_page(request: Request) -> Response:
         "questions": [views.question_view(q, tab, lang=lang, rtl=rtl, maps=maps) for q in data["questions"]],
         "min_cell": data["min_cell"],
         "map_legend": views.map_legend(data["min_cell"]) if tab == "location" else [],
+        "open": is_open(poll),
         "started": i18n.day(poll.started_at or poll.created_at),
         "closed": i18n.day(poll.closed_at),
     }
