@@ -91,6 +91,7 @@ def requires(*roles: Role) -> Callable[[Endpoint], Endpoint]:
             if roles and user.role not in roles:
                 return forbidden(request, _("Your account does not give access to this page."))
             if request.method in csrf.UNSAFE_METHODS and not await csrf.verify(request):
+                await request.close()  # an uploaded file read for the token is not left open
                 return bad_token(request)
             return await view(request)
 
