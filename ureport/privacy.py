@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import logging
 import os
@@ -147,15 +146,16 @@ class Keyring:
         if not _E164.fullmatch(e164):
             # Hashing a non-normalised form would silently create a second identity for one person.
             raise PhoneError("digest needs an E.164 number (call normalise_phone first)")
-        mac = hmac.new(self._digest_keys[version], e164.encode("ascii"), hashlib.sha256)
-        return f"{version}:{mac.hexdigest()}"
+        # hmac.digest: the same HMAC-SHA256 in one C call (hmac.new cost several times more per number)
+        mac = hmac.digest(self._digest_keys[version], e164.encode("ascii"), "sha256")
+        return f"{version}:{mac.hex()}"
 
     def mac(self, purpose: str, value: str) -> str:
         """A keyed digest of any text under the current key, "<version>:<64 hex>": session ids, login
         throttle keys and signed tokens. `purpose` separates uses, so one never stands in for another."""
         message = purpose.encode("utf-8") + b"\x00" + value.encode("utf-8")
-        mac = hmac.new(self._mac_keys[self._current], message, hashlib.sha256)
-        return f"{self._current}:{mac.hexdigest()}"
+        mac = hmac.digest(self._mac_keys[self._current], message, "sha256")
+        return f"{self._current}:{mac.hex()}"
 
     def encrypt(self, e164: str) -> str:
         """Authenticated ciphertext of a phone number: "v<version>:" + urlsafe base64 (no padding)."""
