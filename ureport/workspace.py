@@ -245,7 +245,7 @@ class Workspace:
             answer.region_id = self.regions.get(answer.district_id)
         key = (answer.run_id, answer.question_key)  # type: ignore[attr-defined]
         replaced = self._answers.get(key) or self._earlier.get(key)
-        self._counts += counters.deltas(counted(answer), counted(replaced) if replaced else [])
+        self._count(counters.deltas(counted(answer), counted(replaced) if replaced else []))
         self._answers[key] = answer
 
     def count_asked(self, poll_id: int, question_key: str, snapshot: dict[str, Any]) -> None:
@@ -256,7 +256,18 @@ class Workspace:
         asked = counters.Counted(
             poll_id, question_key, counters.ASKED, {**snapshot, "region_id": region, "day": day}
         )
-        self._counts += counters.deltas([asked])
+        self._count(counters.deltas([asked]))
+
+    def _count(self, change: Counter[counters.Key]) -> None:
+        """`self._counts += change`, keeping only positive counts as Counter's += does, in the time of
+        `change` alone: += sweeps the whole batch's counter for entries to drop on every answer."""
+        counts = self._counts
+        for key, n in change.items():
+            total = counts[key] + n
+            if total > 0:
+                counts[key] = total
+            else:
+                counts.pop(key, None)
 
     def queue(
         self, contact: Contact, texts: Iterable[str], *, in_reply_to: int | None, poll_id: int | None = None
