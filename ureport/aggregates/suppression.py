@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ureport.aggregates.tables import PublishedTable, Table
 
-__all__ = ["suppress"]
+__all__ = ["protect", "suppress"]
 
 # The table is a circulation network. Nodes are the table's lines: hub G (the row totals with the grand
 # total), hub H (the column totals with the grand total), one node per row, one per column. Entries are
@@ -47,6 +48,13 @@ def _network(table: Table) -> list[_Arc]:
     return arcs
 
 
+@functools.lru_cache(maxsize=1024)
+def _prepared(table: Table) -> tuple[list[_Arc], dict[int, list[int]]]:
+    """The network and its lines, kept: linked suppression protects the same views again and again."""
+    arcs = _network(table)
+    return arcs, _incident(arcs)
+
+
 def _incident(arcs: list[_Arc]) -> dict[int, list[int]]:
     at: dict[int, list[int]] = {}
     for index, arc in enumerate(arcs):
@@ -67,15 +75,23 @@ def _complement(arcs: list[_Arc], node: int, candidates: list[int], lone: set[in
     return min(candidates, key=cost)
 
 
-def _complete_lines(arcs: list[_Arc], at: dict[int, list[int]], hidden: set[int]) -> None:
-    """Until stable: a line with exactly one hidden entry gets a second (its equation would give it away)."""
+def _complete_lines(
+    arcs: list[_Arc], at: dict[int, list[int]], hidden: set[int], free: frozenset[int] = frozenset()
+) -> None:
+    """Until stable: a line with exactly one hidden entry gets a second (its equation would give it away),
+    unless that entry is `free`: unknown to the reader but not a secret to keep."""
+
+    def alone(entries: list[int]) -> bool:
+        inside = [e for e in entries if e in hidden]
+        return len(inside) == 1 and inside[0] not in free
+
     changed = True
     while changed:
         changed = False
-        lone = {node for node, entries in at.items() if sum(e in hidden for e in entries) == 1}
+        lone = {node for node, entries in at.items() if alone(entries)}
         for node in sorted(lone):
             entries = at[node]
-            if sum(e in hidden for e in entries) != 1:
+            if not alone(entries):
                 continue  # an earlier complement in this pass already completed it
             candidates = [e for e in entries if e not in hidden and arcs[e].value > 0]
             # Conservation at the node guarantees another non-zero entry exists.
@@ -83,39 +99,91 @@ def _complete_lines(arcs: list[_Arc], at: dict[int, list[int]], hidden: set[int]
             changed = True
 
 
-def _residual(arcs: list[_Arc], hidden: set[int], skip: int) -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {}
-    for index in hidden:
-        if index == skip:
-            continue
+def _residual(arcs: list[_Arc], hidden: set[int]) -> dict[int, list[tuple[int, int]]]:
+    """node -> (next node, arc): a hidden arc can always grow, and can shrink while above 1."""
+    out: dict[int, list[tuple[int, int]]] = {}
+    for index in sorted(hidden):
         arc = arcs[index]
-        out.setdefault(arc.tail, []).append(arc.head)
+        out.setdefault(arc.tail, []).append((arc.head, index))
         if arc.value > 1:
-            out.setdefault(arc.head, []).append(arc.tail)
+            out.setdefault(arc.head, []).append((arc.tail, index))
     return out
 
 
-def _reaches(out: dict[int, list[int]], start: int, goal: int) -> bool:
+def _reaches(out: dict[int, list[tuple[int, int]]], start: int, goal: int, skip: int) -> bool:
     seen, stack = {start}, [start]
     while stack:
         node = stack.pop()
         if node == goal:
             return True
-        for nxt in out.get(node, ()):
-            if nxt not in seen:
+        for nxt, arc in out.get(node, ()):
+            if arc != skip and nxt not in seen:
                 seen.add(nxt)
                 stack.append(nxt)
     return False
 
 
-def _pinned(arcs: list[_Arc], hidden: set[int]) -> int | None:
-    """The first hidden entry whose value follows from what is published, or None when all are safe."""
-    for index in sorted(hidden):
+def _components(out: dict[int, list[tuple[int, int]]]) -> dict[int, int]:
+    """Strongly connected components (Kosaraju): node -> component."""
+    order: list[int] = []
+    seen: set[int] = set()
+    for root in out:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack: list[tuple[int, Iterator[tuple[int, int]]]] = [(root, iter(out.get(root, ())))]
+        while stack:
+            node, edges = stack[-1]
+            for nxt, _ in edges:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, iter(out.get(nxt, ()))))
+                    break
+            else:
+                order.append(node)
+                stack.pop()
+    back: dict[int, list[int]] = {}
+    for node, arcs_out in out.items():
+        for nxt, _ in arcs_out:
+            back.setdefault(nxt, []).append(node)
+    component: dict[int, int] = {}
+    for root in reversed(order):
+        if root in component:
+            continue
+        component[root], todo = root, [root]
+        while todo:
+            for prev in back.get(todo.pop(), ()):
+                if prev not in component:
+                    component[prev] = root
+                    todo.append(prev)
+    return component
+
+
+def _pinned(
+    arcs: list[_Arc], hidden: set[int], free: frozenset[int] = frozenset(), safe: set[int] | None = None
+) -> int | None:
+    """The first hidden entry whose value follows from what is published, or None when all are safe.
+
+    Entries found safe are added to `safe` and not checked again: hiding more only adds ways to move.
+    A hidden 1 can only grow, so it is safe exactly when its two ends are strongly connected."""
+    safe = set() if safe is None else safe
+    out = _residual(arcs, hidden)
+    component = _components(out)
+    # Growing alone: a cycle of growing arcs never uses the arc's own way back, whatever its value.
+    grown = _components(
+        {node: [(n, a) for n, a in edges if arcs[a].head == n] for node, edges in out.items()}
+    )
+    for index in sorted(hidden - free - safe):
         arc = arcs[index]
-        out = _residual(arcs, hidden, skip=index)
-        can_grow = _reaches(out, arc.head, arc.tail)
-        if not can_grow and not (arc.value > 1 and _reaches(out, arc.tail, arc.head)):
+        if grown.get(arc.head, -1) == grown.get(arc.tail, -2):
+            moves = True
+        elif arc.value == 1:
+            moves = component.get(arc.head, -1) == component.get(arc.tail, -2)
+        else:
+            moves = _reaches(out, arc.head, arc.tail, index) or _reaches(out, arc.tail, arc.head, index)
+        if not moves:
             return index
+        safe.add(index)
     return None
 
 
@@ -173,20 +241,30 @@ def _published(values: Iterable[tuple[int, _Arc]], hidden: set[int]) -> tuple[in
     return tuple(None if index in hidden else arc.value for index, arc in values)
 
 
-def suppress(table: Table, k: int) -> PublishedTable:
-    """Hide every count (cell or total) with 0 < n < k, then just enough others that none of the hidden
-    ones can be worked out from what is published. Pure and deterministic."""
-    if type(k) is not int or k < 1:
-        raise ValueError(f"the minimum cell size k must be a positive integer, not {k!r}")
-    arcs = _network(table)
-    at = _incident(arcs)
-    hidden = {index for index, arc in enumerate(arcs) if 0 < arc.value < k}
+def protect(
+    table: Table, hidden: Iterable[int], free: Iterable[int] = (), safe: set[int] | None = None
+) -> set[int]:
+    """The positions to hide so that none of `hidden` can be worked out from the rest of the table.
+
+    Positions number the table's numbers as suppress() orders them: cells row by row, then row totals,
+    column totals and the grand total. `hidden` must hold no zero. `free` positions (among `hidden`)
+    are numbers nobody publishes, such as the answers with an unknown sex: unknown, so they can take
+    other values, but not secrets, so nothing is hidden to protect them. Linked-table suppression
+    (ureport.aggregates.joint) calls this on every two-way view of a question's tables, again and again
+    as more is hidden, passing `safe`: the positions already proven safe in this table."""
+    arcs, at = _prepared(table)
+    chosen, unpublished, proven = set(hidden), frozenset(free), set() if safe is None else safe
     while True:
-        _complete_lines(arcs, at, hidden)
-        pinned = _pinned(arcs, hidden)
+        _complete_lines(arcs, at, chosen, unpublished)
+        pinned = _pinned(arcs, chosen, unpublished, proven)
         if pinned is None:
-            break
-        hidden |= _cheapest_cycle(arcs, hidden, pinned)
+            return chosen
+        chosen |= _cheapest_cycle(arcs, chosen, pinned)
+
+
+def publish(table: Table, hidden: set[int], k: int) -> PublishedTable:
+    """The table with the numbers at `hidden` positions (suppress()'s order) replaced by None."""
+    arcs = _network(table)
     m, n = len(table.rows), len(table.columns)
     numbered = list(enumerate(arcs))
     return PublishedTable(
@@ -198,3 +276,16 @@ def suppress(table: Table, k: int) -> PublishedTable:
         total=_published(numbered[-1:], hidden)[0],
         min_cell=k,
     )
+
+
+def check_k(k: int) -> None:
+    if type(k) is not int or k < 1:
+        raise ValueError(f"the minimum cell size k must be a positive integer, not {k!r}")
+
+
+def suppress(table: Table, k: int) -> PublishedTable:
+    """Hide every count (cell or total) with 0 < n < k, then just enough others that none of the hidden
+    ones can be worked out from what is published. Pure and deterministic."""
+    check_k(k)
+    primary = {index for index, arc in enumerate(_network(table)) if 0 < arc.value < k}
+    return publish(table, protect(table, primary), k)
