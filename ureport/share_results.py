@@ -16,9 +16,8 @@ from ureport.aggregates.exports import (
     categorical_questions,
     find_poll,
     line_at,
-    published,
 )
-from ureport.aggregates.results import question_counts
+from ureport.aggregates.results import published_tables
 from ureport.aggregates.tables import PublishedTable
 from ureport.aggregates.texts import text
 from ureport.clock import utcnow
@@ -86,9 +85,9 @@ def _figures(line: Line, columns: tuple[str, ...]) -> str:
 async def _figures_for(slug: str, question_key: str | None, k: int) -> _Figures:
     poll = await find_poll(slug)
     question = lead_question(await categorical_questions(poll), question_key)
-    counts = await question_counts(poll.id, question)
     # The very tables the JSON publishes: an SMS never quotes a number the results page hides.
-    overall, by_district = published(counts, (), k), published(counts, ("district",), k)
+    tables = await published_tables(poll.id, question, k)
+    overall, by_district = tables["all"], tables["district"]
     national = line_at(overall, "all", "")
     if national is None or not _shown(national):
         raise ExportError(f"too few answers to {question.key!r} to share: the national figures are hidden")

@@ -18,9 +18,9 @@ from ureport.aggregates.exports import (
     discussion_prompts,
     labels_for,
     line_at,
-    published,
+    table_name,
 )
-from ureport.aggregates.results import question_counts
+from ureport.aggregates.results import published_tables
 from ureport.aggregates.tables import SUPPRESSED_MARK, PublishedTable
 from ureport.aggregates.texts import text
 from ureport.models import Location, Poll, Question
@@ -60,8 +60,10 @@ def _groups(tables: Tables, dim: str, district: Location, labels: Labels) -> tup
 
 
 async def _tables(poll: Poll, question: Question, k: int) -> Tables:
-    counts = await question_counts(poll.id, question)
-    return {by: published(counts, by, k) for by in (*BREAKDOWNS, BRIEF_AGE)}
+    """The brief's tables: the very ones results.json publishes, plus age band x district, all
+    suppressed together (a brief next to the dashboard gives nothing away)."""
+    published = await published_tables(poll.id, question, k)
+    return {by: published[table_name(by)] for by in (*BREAKDOWNS, BRIEF_AGE)}
 
 
 def _versus(tables: Tables, district: Location, labels: Labels) -> tuple[Line, ...]:

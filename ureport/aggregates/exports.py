@@ -8,8 +8,7 @@ from datetime import date
 
 from tortoise.functions import Max, Min
 
-from ureport.aggregates.results import QuestionCounts, question_counts
-from ureport.aggregates.suppression import suppress
+from ureport.aggregates.results import published_tables
 from ureport.aggregates.tables import PublishedTable
 from ureport.aggregates.texts import TEXTS, text
 from ureport.flows.loader import load_flow_text
@@ -17,8 +16,8 @@ from ureport.flows.model import localise
 from ureport.locations import fold
 from ureport.models import Answer, Location, Poll, Question
 
-# The same `by` tuples, in the same order, as poll_results(): the row order decides which cells
-# complementary suppression hides, so any other order could publish a cell the JSON hides.
+# The breakdowns exported, by the dimensions of their rows. Every table comes from published_tables(),
+# the same linked suppression as results.json, so an export never shows a number the JSON hides.
 BREAKDOWNS: tuple[tuple[str, ...], ...] = (
     (),
     ("age_band",),
@@ -76,15 +75,19 @@ class Report:
         return text(key, self.language)
 
 
-def published(counts: QuestionCounts, by: tuple[str, ...], k: int) -> PublishedTable:
-    return suppress(counts.breakdown(by), k)
+def table_name(by: tuple[str, ...]) -> str:
+    """The name of a breakdown's table in published_tables() and results.json."""
+    return " x ".join(by) or "all"
 
 
 def line_at(table: PublishedTable, row: str, label: str) -> Line | None:
-    """The published row `row` of `table`, or None when nobody answered in that group."""
+    """The published row `row` of `table`, or None when nobody answered in that group (a published
+    zero: leaving the row out says no more than the zero)."""
     if row not in table.rows:
         return None
     i = table.rows.index(row)
+    if table.row_totals[i] == 0:
+        return None
     percents = tuple(table.percent(i, j) for j in range(len(table.columns)))
     return Line(label, table.cells[i], table.row_totals[i], percents)
 
@@ -142,12 +145,12 @@ async def poll_report(poll: Poll, *, k: int, language: str | None = None) -> Rep
     labels = await labels_for(poll, language or poll.default_language)
     sections = []
     for question in await categorical_questions(poll):
-        counts = await question_counts(poll.id, question)
+        tables = await published_tables(poll.id, question, k)
         blocks = []
         for by in BREAKDOWNS:
-            table = published(counts, by, k)
+            table = tables[table_name(by)]
             name = " x ".join(by) or "overall"
-            if not table.rows:  # a breakdown nobody has a category of (no regions loaded) is left out
+            if all(total == 0 for total in table.row_totals):  # nobody in any group (no regions loaded)
                 continue
             blocks.append(
                 table_block(table, text(name, labels.language), labels.columns(question, table), labels)

@@ -11,14 +11,18 @@ from typing import Any
 
 from ureport.aggregates import counters
 from ureport.aggregates.dimensions import registry
-from ureport.aggregates.suppression import suppress
+from ureport.aggregates.joint import suppress_linked
+from ureport.aggregates.linked import Counts, Plan
 from ureport.aggregates.tables import PublishedTable, Table
 from ureport.models import AggregateCounter, Answer, Location, Poll, Question
 
 ONE_WAY = ("age_band", "sex", "region", "district", "channel", "language", "day")
 ALL_ROW = counters.ALL
-# Two-way tables published with the results; age x district is counted for district briefs only.
+# Two-way tables published with the results; age x district is published in district briefs only,
+# but suppressed with the others: a brief and the dashboard together must not give anything away.
 PUBLISHED_PAIRS = (("district", "sex"), ("age_band", "sex"))
+PLAN = Plan(one_way=ONE_WAY, pairs=(*PUBLISHED_PAIRS, ("age_band", "district")))
+BRIEF_ONLY = ("age_band x district",)
 
 
 class NotCounted(ValueError):
@@ -114,10 +118,63 @@ async def universe() -> dict[str, tuple[str, ...]]:
     return fixed | {"district": tuple(map(str, districts)), "region": tuple(map(str, regions))}
 
 
-@functools.lru_cache(maxsize=4096)
-def published(table: Table, k: int) -> PublishedTable:
-    """suppress(), remembered: a table changes only when an answer arrives, and is read far more often."""
-    return suppress(table, k)
+async def regions() -> dict[str, str]:
+    """District -> its region, for the sums that tie the region table to the district table."""
+    pairs = await Location.filter(level=2, parent_id__isnull=False).values_list("id", "parent_id")
+    return {str(district): str(region) for district, region in pairs}
+
+
+def _known(counts: QuestionCounts, every: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """Each dimension's categories: the fixed ones (so tables keep their shape), then any counted."""
+    found: dict[str, set[str]] = {}
+    for scope in counts.rows:
+        for dim, value in _parse(scope).items():
+            found.setdefault(dim, set()).add(value)
+    dims = {*PLAN.one_way, *(d for pair in PLAN.pairs for d in pair)}
+    known = {}
+    for dim in sorted(dims):
+        fixed = tuple(every.get(dim, ()))
+        known[dim] = fixed + tuple(sorted(found.get(dim, set()) - set(fixed)))
+    return known
+
+
+def question_tables(
+    counts: QuestionCounts, every: Mapping[str, Sequence[str]], parents: Mapping[str, str], k: int
+) -> dict[str, PublishedTable]:
+    """Every table published for a question (results.json, the dashboard, exports, briefs, shared
+    results), suppressed together by the one linked-table suppression: the single way they are made."""
+    frozen = (
+        counts.categories,
+        tuple(sorted((scope, tuple(sorted(row.items()))) for scope, row in counts.rows.items())),
+        tuple(sorted(counts.asked.items())),
+        tuple(sorted(_known(counts, every).items())),
+        tuple(sorted(parents.items())),
+        k,
+    )
+    return dict(_suppressed(frozen))
+
+
+Frozen = tuple[Any, ...]
+
+
+@functools.lru_cache(maxsize=256)
+def _suppressed(frozen: Frozen) -> dict[str, PublishedTable]:
+    """Remembered: the tables change only when an answer arrives, and are read far more often."""
+    categories, rows, asked, known, parents, k = frozen
+    data = Counts(
+        categories=categories,
+        rows={scope: dict(row) for scope, row in rows},
+        asked=dict(asked),
+        known=dict(known),
+        regions=dict(parents),
+    )
+    return suppress_linked(data, PLAN, k)
+
+
+async def published_tables(poll_id: int, question: Question, k: int) -> dict[str, PublishedTable]:
+    """A question's published tables, read from the counters."""
+    counts = await question_counts(poll_id, question)
+    return question_tables(counts, await universe(), await regions(), k)
 
 
 async def question_counts(poll_id: int, question: Question) -> QuestionCounts:
@@ -156,7 +213,7 @@ CACHE_SECONDS = 60.0
 
 def forget_cached_results() -> None:
     _CACHE.clear()
-    published.cache_clear()
+    _suppressed.cache_clear()
 
 
 async def poll_results(poll: Poll, *, k: int) -> dict[str, Any]:
@@ -177,17 +234,12 @@ async def poll_results(poll: Poll, *, k: int) -> dict[str, Any]:
 async def compute_poll_results(poll: Poll, *, k: int) -> dict[str, Any]:
     """Everything published for a poll: per question, overall, one-way and two-way tables, suppressed."""
     labels = await _labels()
-    every = await universe()
+    every, parents = await universe(), await regions()
     questions = []
     for question in await Question.filter(poll=poll).order_by("position"):
         counts = await question_counts(poll.id, question)
-        tables = {"all": _published_json(published(counts.breakdown(), k), labels)}
-        for dims in [(d,) for d in ONE_WAY] + [tuple(p) for p in PUBLISHED_PAIRS]:
-            name = " x ".join(dims)
-            tables[name] = _published_json(published(counts.breakdown(dims, universe=every), k), labels)
-        for dims in [(), ("district",)]:
-            name = " x ".join(("response_rate", *dims))
-            tables[name] = _published_json(published(counts.response_rate(dims), k), labels)
+        published = question_tables(counts, every, parents, k)
+        tables = {name: _published_json(t, labels) for name, t in published.items() if name not in BRIEF_ONLY}
         questions.append(
             {
                 "key": question.key,
