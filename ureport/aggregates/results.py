@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from collections import Counter
@@ -174,7 +175,8 @@ def _suppressed(frozen: Frozen) -> dict[str, PublishedTable]:
 async def published_tables(poll_id: int, question: Question, k: int) -> dict[str, PublishedTable]:
     """A question's published tables, read from the counters."""
     counts = await question_counts(poll_id, question)
-    return question_tables(counts, await universe(), await regions(), k)
+    every, parents = await universe(), await regions()
+    return await asyncio.to_thread(question_tables, counts, every, parents, k)
 
 
 async def question_counts(poll_id: int, question: Question) -> QuestionCounts:
@@ -238,7 +240,8 @@ async def compute_poll_results(poll: Poll, *, k: int) -> dict[str, Any]:
     questions = []
     for question in await Question.filter(poll=poll).order_by("position"):
         counts = await question_counts(poll.id, question)
-        published = question_tables(counts, every, parents, k)
+        # Pure CPU work, seconds for a thinly spread poll: in a thread, so other requests are served.
+        published = await asyncio.to_thread(question_tables, counts, every, parents, k)
         tables = {name: _published_json(t, labels) for name, t in published.items() if name not in BRIEF_ONLY}
         questions.append(
             {
