@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import signal
 import threading
 import time
 import uuid
@@ -343,10 +344,13 @@ def serve_forever(host: str, port: int, delivery_url: str | None) -> None:
         stamp = message.sent_at.strftime("%H:%M:%S")
         print(f"{stamp} {mask_number(message.number)} [{message.parts}] {message.text!r}", flush=True)
 
+    # Ctrl-C and SIGTERM set a flag the main thread checks, rather than raising KeyboardInterrupt
+    # wherever it happens to be (an interrupt landing outside the wait left the process hanging in CI).
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
     gateway = FakeGateway(host=host, port=port, delivery_url=delivery_url, on_message=show)
     with gateway:
         print(f"fake Africa's Talking gateway on {gateway.url}/version1/messaging", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
+        while not stopping.wait(0.2):
             pass
