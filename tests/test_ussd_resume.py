@@ -10,6 +10,8 @@ import pytest
 
 from tests.harness import Harness, running_app
 from tests.ussd_harness import UssdPhone
+from ureport.aggregates import results
+from ureport.aggregates.counters import ALL
 from ureport.channels.fake_gateway import FakeGateway
 from ureport.models import UssdSession
 from ureport.settings import Settings
@@ -111,3 +113,24 @@ async def test_no_offer_once_the_window_has_passed(settings: Settings, fake_gate
         await UssdSession.filter(id=row.id).update(updated_at=row.updated_at - window - timedelta(seconds=1))
         assert await phone.dial() == "CON U-Report\n1. Safe streets\n2. My details\n3. Stop polls"
         assert await phone.press("1") == AFTER_DARK  # the poll itself still waits where it was
+
+
+@pytest.mark.anyio
+async def test_an_answer_replaced_in_a_later_batch_leaves_no_drift(
+    settings: Settings, fake_gateway: FakeGateway
+) -> None:
+    """Start again re-asks a question answered in an earlier hop: the counters drop the old answer (a
+    -1 in a batch of its own used to vanish, leaving the old answer counted for ever)."""
+    async with running_app(settings, fake_gateway) as app:
+        phone = await _mid_poll(app)
+        assert (await phone.press("1")).startswith(WHERE)  # "Always", saved in this hop's batch
+        assert await phone.dial() == OFFER
+        assert (await phone.press("2")).startswith("CON U-Report poll")  # Start again: the poll's intro
+        assert await phone.press("98") == AFTER_DARK  # its first question again
+        await phone.press("3")  # "Never" replaces it
+        assert (await results.rebuild()).keys == 0
+        stored = await results.stored_counts()
+        after_dark = {
+            cat: n for (_, key, scope, cat), n in stored.items() if key == "after_dark" and scope == ALL
+        }
+        assert {cat: n for cat, n in after_dark.items() if n} == {"never": 1}

@@ -259,12 +259,13 @@ class Workspace:
         self._count(counters.deltas([asked]))
 
     def _count(self, change: Counter[counters.Key]) -> None:
-        """`self._counts += change`, keeping only positive counts as Counter's += does, in the time of
-        `change` alone: += sweeps the whole batch's counter for entries to drop on every answer."""
+        """Add `change` to the batch's counter changes, in the time of `change` alone. Negative totals
+        stay: an answer replaced in a later batch than it was given is a -1 for the stored counter
+        (Counter's += would drop it, and the old answer would stay counted)."""
         counts = self._counts
         for key, n in change.items():
             total = counts[key] + n
-            if total > 0:
+            if total:
                 counts[key] = total
             else:
                 counts.pop(key, None)
