@@ -3,6 +3,7 @@ published tables read from them are suppressed."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import pytest
@@ -177,3 +178,37 @@ async def test_engagement_is_suppressed(settings: Settings, fake_gateway: FakeGa
         assert active["rows"] == ["0-3_months", "3-6_months", "6-12_months"]
         assert active["cells"] == [[7], [0], [0]]
         assert "+2547" not in str(data)
+
+
+@pytest.mark.anyio
+async def test_one_recomputation_at_a_time(
+    settings: Settings, fake_gateway: FakeGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a poll's results are being recomputed, other readers get the previous (suppressed) results
+    instead of starting their own: seconds of CPU each would pile up on a live poll's dashboard."""
+    async with running_app(settings, fake_gateway) as app:
+        for text in ["JOIN", "2005", "1", "Nairobi", "1", "1"]:
+            await app.send("+254711000951", text)
+        poll = await Poll.get(slug="safe-streets")
+        before = await results.poll_results(poll, k=5)
+        for text in ["JOIN", "2004", "2", "Nairobi", "1", "3"]:
+            await app.send("+254711000952", text)  # a new answer: the cached results are out of date
+
+        computing, release, real = asyncio.Event(), asyncio.Event(), results.compute_poll_results
+        calls = []
+
+        async def slow(poll: Poll, *, k: int) -> dict[str, object]:
+            calls.append(poll.slug)
+            computing.set()
+            await release.wait()
+            return await real(poll, k=k)
+
+        monkeypatch.setattr(results, "compute_poll_results", slow)
+        first = asyncio.create_task(results.poll_results(poll, k=5))
+        await computing.wait()
+        assert await results.poll_results(poll, k=5) is before  # served at once, not recomputed
+        release.set()
+        after = await first
+        assert calls == ["safe-streets"]
+        assert after != before
+        assert await results.poll_results(poll, k=5) is after

@@ -211,25 +211,39 @@ def _published_json(table: PublishedTable, labels: Mapping[str, str]) -> dict[st
 # between two answers; the stamp notices new answers, the age bound covers moves it cannot see.
 _CACHE: dict[tuple[int, int], tuple[tuple[Any, ...], float, dict[str, Any]]] = {}
 CACHE_SECONDS = 60.0
+_COMPUTING: dict[tuple[int, int], asyncio.Lock] = {}
 
 
 def forget_cached_results() -> None:
     _CACHE.clear()
+    _COMPUTING.clear()
     _suppressed.cache_clear()
 
 
 async def poll_results(poll: Poll, *, k: int) -> dict[str, Any]:
-    """The published results, recomputed when an answer has arrived since (or after a minute)."""
+    """The published results, recomputed when an answer has arrived since (or after a minute).
+
+    One recomputation per poll at a time: joint suppression of a thinly spread poll takes seconds of CPU,
+    so while one runs, other readers get the previous results (already suppressed) instead of starting
+    their own and piling up on a live poll's dashboard."""
     stamp = tuple(
         await AggregateCounter.filter(poll_id=poll.id, scope=counters.ALL)
         .order_by("question_key", "category")
         .values_list("question_key", "category", "count")
     )
-    cached = _CACHE.get((poll.id, k))
+    key = (poll.id, k)
+    cached = _CACHE.get(key)
     if cached is not None and cached[0] == stamp and time.monotonic() - cached[1] < CACHE_SECONDS:
         return cached[2]
-    data = await compute_poll_results(poll, k=k)
-    _CACHE[(poll.id, k)] = (stamp, time.monotonic(), data)
+    lock = _COMPUTING.setdefault(key, asyncio.Lock())
+    if cached is not None and lock.locked():
+        return cached[2]
+    async with lock:
+        latest = _CACHE.get(key)
+        if latest is not None and latest is not cached and latest[0] == stamp:
+            return latest[2]  # computed by the reader this one waited for
+        data = await compute_poll_results(poll, k=k)
+        _CACHE[key] = (stamp, time.monotonic(), data)
     return data
 
 
