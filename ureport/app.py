@@ -90,6 +90,7 @@ def create_app(
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     app.state.keyring = keyring
+    app.state.sender_keys = callbacks.SenderKeys(keyring, settings.default_region)
     app.state.demo_gateway = demo_gateway
     app.state.simulator_sent = {}
     return app

@@ -83,9 +83,7 @@ class SenderKeys:
 async def accept_sms(state: State, message: SmsInbound) -> None:
     """Turn the number into its digest and ciphertext at the edge, then persist (group commit)."""
     keyring: Keyring = state.keyring
-    senders: SenderKeys | None = getattr(state, "sender_keys", None)
-    if senders is None:
-        senders = state.sender_keys = SenderKeys(keyring, state.settings.default_region)
+    senders: SenderKeys = state.sender_keys
     digest, cipher = senders.of(message.sender)
     row = {
         "channel": SMS_CHANNEL,
