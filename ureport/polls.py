@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +41,11 @@ def has_begun(poll: Poll) -> bool:
 def is_open(poll: Poll) -> bool:
     """Begun and not closed: answers may still come in."""
     return has_begun(poll) and poll.status != PollStatus.CLOSED
+
+
+def open_first(polls: Iterable[Poll]) -> list[Poll]:
+    """Open polls before closed ones, each group in the order given: how every poll list reads."""
+    return sorted(polls, key=lambda p: not is_open(p))
 
 
 def begun_polls() -> QuerySet[Poll]:

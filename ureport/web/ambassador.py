@@ -18,8 +18,8 @@ from ureport.aggregates.brief import district_brief
 from ureport.aggregates.exports import ExportError, Report, categorical_questions
 from ureport.aggregates.render import count_text, percent_text, render
 from ureport.models import Location, Poll, Role, User
-from ureport.polls import begun_polls, has_begun, is_open
-from ureport.web import auth, i18n, layout
+from ureport.polls import begun_polls, has_begun, open_first
+from ureport.web import auth, i18n, layout, views
 from ureport.web.i18n import _
 
 STAFF = (Role.ADMIN, Role.VIEWER, Role.AMBASSADOR)
@@ -44,20 +44,7 @@ async def visible_districts(user: User) -> list[Location]:
 
 async def staff_polls() -> list[Poll]:
     """Polls with results: every poll that has begun, published or not (unstarted drafts have none)."""
-    return sorted(await begun_polls(), key=lambda p: not is_open(p))
-
-
-def poll_item(poll: Poll) -> dict[str, object]:
-    title, title_lang = i18n.pick(poll.title, poll.default_language)
-    return {
-        "slug": poll.slug,
-        "title": title,
-        "title_lang": title_lang,
-        "active": is_open(poll),
-        "published": poll.published,
-        "started": i18n.day(poll.started_at or poll.created_at),
-        "closed": i18n.day(poll.closed_at),
-    }
+    return open_first(await begun_polls())
 
 
 async def _district(request: Request, user: User) -> Location | None:
@@ -99,7 +86,7 @@ async def index(request: Request) -> Response:
     districts = await visible_districts(user)
     context = {
         "districts": districts,
-        "polls": [poll_item(p) for p in await staff_polls()] if user.role is Role.AMBASSADOR else [],
+        "polls": [views.poll_item(p) for p in await staff_polls()] if user.role is Role.AMBASSADOR else [],
         "all_districts": user.role in auth.SEE_ALL_DISTRICTS,
     }
     return layout.render(request, "ambassador.html", context, lang)
@@ -111,7 +98,7 @@ async def district_page(request: Request) -> Response:
     district = await _district(request, _user(request))
     if district is None:
         return not_yours(request)
-    context = {"district": district, "polls": [poll_item(p) for p in await staff_polls()]}
+    context = {"district": district, "polls": [views.poll_item(p) for p in await staff_polls()]}
     return layout.render(request, "ambassador_district.html", context, lang)
 
 
@@ -135,7 +122,7 @@ async def brief_page(request: Request) -> Response:
         report = None
     context = {
         "district": district,
-        "poll": poll_item(poll),
+        "poll": views.poll_item(poll),
         "report": report,
         "questions": [(q.key, i18n.pick(q.text, poll.default_language)[0]) for q in questions],
         "lead": lead or (questions[0].key if questions else ""),

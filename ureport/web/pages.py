@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,26 +11,13 @@ from ureport.aggregates.engagement import engagement
 from ureport.aggregates.results import poll_results
 from ureport.clock import utcnow
 from ureport.models import Location, Poll
-from ureport.polls import begun_polls, has_begun, is_open
+from ureport.polls import begun_polls, has_begun, is_open, open_first
 from ureport.web import auth, geo, i18n, layout, views
 
 
-async def _public_polls() -> list[dict[str, Any]]:
+async def _public_polls() -> list[dict[str, object]]:
     polls = await begun_polls().filter(published=True)  # unstarted drafts and held-back results stay private
-    listed = []
-    for poll in sorted(polls, key=lambda p: not is_open(p)):  # stable: open ones first
-        title, title_lang = i18n.pick(poll.title, poll.default_language)
-        listed.append(
-            {
-                "slug": poll.slug,
-                "title": title,
-                "title_lang": title_lang,
-                "active": is_open(poll),
-                "started": i18n.day(poll.started_at or poll.created_at),
-                "closed": i18n.day(poll.closed_at),
-            }
-        )
-    return listed
+    return [views.poll_item(poll) for poll in open_first(polls)]
 
 
 async def home(request: Request) -> Response:

@@ -10,7 +10,9 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from ureport.web import charts, geo
+from ureport.models import Poll
+from ureport.polls import is_open
+from ureport.web import charts, geo, i18n
 from ureport.web.i18n import _, number, percent, pick, whole_percent
 
 # Tabs like U-Report's: the tab's key in the URL, and the published table it reads.
@@ -28,6 +30,20 @@ def tab_caption(tab: str) -> str:
         "sex": _("Answers by sex"),
         "location": _("Answers by district"),
     }[tab]
+
+
+def poll_item(poll: Poll) -> dict[str, object]:
+    """A poll as the lists show it (public dashboard, ambassador pages): title, open or not, dates."""
+    title, title_lang = pick(poll.title, poll.default_language)
+    return {
+        "slug": poll.slug,
+        "title": title,
+        "title_lang": title_lang,
+        "active": is_open(poll),
+        "published": poll.published,
+        "started": i18n.day(poll.started_at or poll.created_at),
+        "closed": i18n.day(poll.closed_at),
+    }
 
 
 def group_label(dimension: str) -> str:
