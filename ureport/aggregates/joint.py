@@ -10,10 +10,12 @@ Two stages, repeated until both are satisfied:
    another. So every hidden published number must have a certificate: a change of +1 or -1 to some
    hidden numbers (never a published one, never a hidden one below 1) that keeps every sum of the model
    exact and changes this number. Such a change is another table of counts consistent with everything
-   published, so the number is not determined. A number without one gets a cheap change that passes
-   through published numbers, and those are hidden; then stage 1 runs again.
+   published, so the number is not determined. A number without one gets the cheapest change that
+   passes through published numbers of the lowest tier (see tier()), and those are hidden; then stage 1
+   runs again.
 
-The search for a certificate is bounded. When it gives up, more is hidden, never less: in the end every
+Certificates are found by an integer program (HiGHS, through scipy), each one moving as many unproven
+numbers as it can. The solver is bounded; when it gives up, more is hidden, never less: in the end every
 non-zero number may be hidden, and then adding one more answer like any real one is a certificate for
 every hidden number it counts in. So the result is always safe; only how much is hidden depends on the
 bounds.
@@ -23,18 +25,41 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 
-from ureport.aggregates.linked import Counts, Key, Layout, Model, Plan, build, view_table
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from ureport.aggregates.linked import (
+    ASKED,
+    KNOWN,
+    NOT_ANSWERED,
+    Counts,
+    Key,
+    Layout,
+    Model,
+    Plan,
+    build,
+    view_table,
+)
 from ureport.aggregates.suppression import check_k, protect
 from ureport.aggregates.tables import PublishedTable, Table
 
 __all__ = ["joint_hidden", "suppress_linked"]
 
-BUDGET = 400  # search steps per certificate: enough for the sums of real tables, bounded for odd ones
+NODES = 2000  # branch-and-bound nodes per certificate: bounded and deterministic (a time limit is not)
 
 
-class _GaveUp(Exception):
-    pass
+def tier(key: Key) -> int:
+    """How much a reader loses when this number is hidden: 2 for a question's national results (a
+    group of every known category, the overall table), 1 for the national response rate and the one-way
+    tables, 0 for the rest. Complements are taken from the lowest tier that can protect a number."""
+    group, category = key
+    national = all(value == KNOWN for _, value in group)
+    if national:
+        return 1 if category in (ASKED, NOT_ANSWERED) else 2
+    return 1 if len(group) == 1 and category not in (ASKED, NOT_ANSWERED) else 0
 
 
 def _views(model: Model) -> tuple[list[tuple[list[Key], Table]], dict[Key, list[int]]]:
@@ -63,7 +88,7 @@ def _fixed_point(
         keys, table = views[i]
         forced = {pos for pos, key in enumerate(keys) if key in hidden}
         free = {pos for pos in forced if keys[pos] not in published}
-        chosen = protect(table, forced, free, proven.setdefault(i, set()))
+        chosen = protect(table, forced, free, proven.setdefault(i, set()), [tier(key) for key in keys])
         new = sorted({keys[pos] for pos in chosen} - hidden)
         for key in new:
             hidden.add(key)
@@ -74,93 +99,79 @@ def _fixed_point(
 
 
 class _Moves:
-    """Integer changes that keep every sum of the model: the certificates of stage 2."""
+    """Integer changes that keep every sum of the model: the certificates of stage 2.
+
+    A change is the difference of two 0/1 vectors (up, down) over the entries, found by HiGHS's
+    mixed-integer solver through scipy: exact and fast on these sizes (tens of milliseconds for the
+    thousands of entries of a question over 47 districts), where a bounded depth-first search gave up
+    on thin tables and so hid national totals for want of a certificate that existed."""
 
     def __init__(self, model: Model) -> None:
-        self.size = {key: abs(v) for key, v in model.values.items()}
-        self.members: list[list[tuple[Key, int]]] = []
-        self.at: dict[Key, list[tuple[int, int]]] = {}
+        self.keys = sorted(model.values)
+        self.column = {key: i for i, key in enumerate(self.keys)}
+        self.size = np.array([abs(model.values[key]) for key in self.keys])
+        rows, columns, coefficients = [], [], []
+        self.members: list[list[Key]] = []
+        self.at: dict[Key, list[int]] = {}
         for line, (total, parts) in enumerate(model.lines):
             # A signed difference (a count computed as a - b that came out negative) enters its sum
             # with the opposite sign and its size, so that every entry moves within 1..infinity.
             members = [(total, -1 if model.values[total] >= 0 else 1)]
             members += [(p, 1 if model.values[p] >= 0 else -1) for p in parts]
-            self.members.append(members)
+            self.members.append([key for key, _ in members])
             for key, coef in members:
-                self.at.setdefault(key, []).append((line, coef))
+                rows.append(line)
+                columns.append(self.column[key])
+                coefficients.append(coef)
+                self.at.setdefault(key, []).append(line)
+        shape = (len(model.lines), len(self.keys))
+        self.sums = sparse.csc_array((coefficients, (rows, columns)), shape=shape)
         self.certified: set[Key] = set()
 
-    def find(self, start: Key, cost: Callable[[Key], int | None]) -> dict[Key, int] | None:
-        """A change through `start` using only entries with a cost, found by depth-first search."""
-        search = _Search(self, cost)
+    def find(
+        self, start: Key, cost: Callable[[Key], int | None], wanted: AbstractSet[Key] = frozenset()
+    ) -> dict[Key, int] | None:
+        """The cheapest change through `start` using only entries with a cost (None: must not move),
+        moving as many `wanted` entries as it can (each proven with one solve instead of one each),
+        or None when there is none (or the solver gives up: then more is hidden, never less)."""
+        prices = [cost(key) for key in self.keys]
+        usable = np.array([price is not None for price in prices])
+        columns = np.flatnonzero(usable)  # only entries that may move are variables of the problem
+        sums = self.sums[:, columns]
+        sums = sums.tocsr()
+        sums = sums[np.diff(sums.indptr) > 0]
+        price = np.array([prices[j] for j in columns], dtype=float)
+        down = (self.size[columns] >= 2).astype(float)
+        i, n = int(np.searchsorted(columns, self.column[start])), len(columns)
+        constraints = [LinearConstraint(sparse.hstack([sums, -sums]), 0, 0)]
+        reward = np.array([self.keys[j] in wanted for j in columns], dtype=float)
+        if reward.any():  # one direction each: up and down together would count without moving
+            price -= reward
+            both = sparse.diags_array(reward, format="csr")
+            constraints.append(LinearConstraint(sparse.hstack([both, both]), 0, 1))
+        best: tuple[float, dict[Key, int]] | None = None
         for sign in (1, -1):
-            if sign < 0 and self.size[start] < 2:
+            low, high = np.zeros(2 * n), np.concatenate([np.ones(n), down])
+            low[i if sign > 0 else n + i] = 1
+            high[n + i if sign > 0 else i] = 0
+            if low[n + i] > high[n + i]:
                 continue
-            delta = {start: sign}
-            open_lines: dict[int, int] = {}
-            self.shift(start, sign, open_lines)
-            try:
-                if search.run(delta, open_lines):
-                    return delta
-            except _GaveUp:
-                return None
-        return None
-
-    def shift(self, key: Key, d: int, open_lines: dict[int, int]) -> None:
-        for line, coef in self.at.get(key, ()):
-            b = open_lines.get(line, 0) + coef * d
-            if b:
-                open_lines[line] = b
-            else:
-                open_lines.pop(line, None)
-
-
-class _Search:
-    """One depth-first search: the sum with the fewest usable entries is balanced first."""
-
-    def __init__(self, moves: _Moves, cost: Callable[[Key], int | None]) -> None:
-        self.moves, self.cost, self.steps = moves, cost, 0
-        self.usable: dict[int, list[tuple[Key, int, int]]] = {}
-
-    def members(self, line: int) -> list[tuple[Key, int, int]]:
-        if line not in self.usable:
-            found = ((key, coef, self.cost(key)) for key, coef in self.moves.members[line])
-            self.usable[line] = [(key, coef, price) for key, coef, price in found if price is not None]
-        return self.usable[line]
-
-    def run(self, delta: dict[Key, int], open_lines: dict[int, int]) -> bool:
-        self.steps += 1
-        if self.steps > BUDGET:
-            raise _GaveUp
-        if not open_lines:
-            return True
-        line = min(open_lines, key=lambda n: (len(self.members(n)), n))
-        for _, key, d in sorted(self.options(line, delta, open_lines)):
-            delta[key] = d
-            self.moves.shift(key, d, open_lines)
-            if self.run(delta, open_lines):
-                return True
-            self.moves.shift(key, -d, open_lines)
-            del delta[key]
-        return False
-
-    def options(
-        self, line: int, delta: dict[Key, int], open_lines: dict[int, int]
-    ) -> list[tuple[tuple[int, int], Key, int]]:
-        """Entries that would reduce the imbalance of `line`, cheapest and most closing first."""
-        b = open_lines[line]
-        options = []
-        for key, coef, price in self.members(line):
-            d = -coef if b > 0 else coef
-            if key in delta or (d < 0 and self.moves.size[key] < 2):
+            found = milp(
+                np.concatenate([price, price]),
+                integrality=np.ones(2 * n),
+                bounds=Bounds(low, high),
+                constraints=constraints,
+                options={"node_limit": NODES},
+            )
+            if found.x is None:
                 continue
-            opened = 0
-            for other, c in self.moves.at[key]:
-                if other != line:
-                    now = open_lines.get(other, 0)
-                    opened += 1 if now == 0 else (-1 if now * c * d < 0 else 1)
-            options.append(((price, opened), key, d))
-        return options
+            delta = np.rint(found.x[:n] - found.x[n:]).astype(int)
+            change = {self.keys[columns[j]]: int(delta[j]) for j in np.flatnonzero(delta)}
+            if best is None or found.fun < best[0]:
+                best = (found.fun, change)
+            if found.fun <= 0:
+                break
+        return None if best is None else best[1]
 
 
 def joint_hidden(model: Model, k: int) -> set[Key]:
@@ -182,39 +193,35 @@ def joint_hidden(model: Model, k: int) -> set[Key]:
 
 
 def _first_unproven(moves: _Moves, model: Model, hidden: set[Key]) -> Key | None:
+    wanted = hidden & model.published - moves.certified
     for key in sorted(hidden & model.published):
         if key in moves.certified:
             continue
-        move = moves.find(key, lambda e: 0 if e in hidden else None)
+        move = moves.find(key, lambda e: 0 if e in hidden else None, wanted)
         if move is None:
             return key
         moves.certified |= move.keys()  # every entry the change moves takes another value with it
+        wanted -= move.keys()
     return None
 
 
 def _opening(moves: _Moves, model: Model, hidden: set[Key], stuck: Key) -> set[Key]:
-    """Published numbers to hide so that `stuck` gets a certificate: a change through published numbers
-    no larger than a bound that doubles from k, so that small numbers go before totals; failing that,
-    its neighbours in every sum; failing that, everything non-zero."""
+    """Published numbers to hide so that `stuck` gets a certificate: the change of least total count
+    through published numbers of the lowest tier possible (see tier()); failing that (the solver gave
+    up), its neighbours in every sum; failing that, everything non-zero."""
     values, published = model.values, model.published
-    bound = max(2, min(values[stuck], *(v for v in values.values() if v > 0)))
-    largest = max(values[key] for key in published)
-    while True:
-        limit = bound
+    for top in (0, 1, 2):
 
-        def price(key: Key, limit: int = limit) -> int | None:
+        def price(key: Key, top: int = top) -> int | None:
             if key in hidden:
                 return 0
-            return values[key] if key in published and 0 < values[key] <= limit else None
+            return values[key] if key in published and values[key] > 0 and tier(key) <= top else None
 
         move = moves.find(stuck, price)
         added = set() if move is None else {key for key in move if key not in hidden}
-        if added or bound >= largest:
-            break
-        bound *= 2
-    if added:
-        return added
-    near = {key for line, _ in moves.at.get(stuck, ()) for key, _ in moves.members[line]}
+        if added:
+            return added
+    near = {key for line in moves.at.get(stuck, ()) for key in moves.members[line]}
     added = {key for key in near if key in published and key not in hidden and values[key] > 0}
     return added or {key for key in published if values[key] > 0}
 

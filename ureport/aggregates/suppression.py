@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ureport.aggregates.tables import PublishedTable, Table
@@ -63,20 +63,26 @@ def _incident(arcs: list[_Arc]) -> dict[int, list[int]]:
     return at
 
 
-def _complement(arcs: list[_Arc], node: int, candidates: list[int], lone: set[int]) -> int:
-    """Least information loss: a part before the line's total, an entry that also completes another
-    line with a single hidden entry, then the smallest count, then the first position."""
+def _complement(
+    arcs: list[_Arc], node: int, candidates: list[int], lone: set[int], tiers: Sequence[int]
+) -> int:
+    """Least information loss: the lowest tier, a part before the line's total, an entry that also
+    completes another line with a single hidden entry, then the smallest count, then the first position."""
 
-    def cost(index: int) -> tuple[bool, bool, int, int]:
+    def cost(index: int) -> tuple[int, bool, bool, int, int]:
         arc = arcs[index]
         other = arc.head if arc.tail == node else arc.tail
-        return (node in arc.line_total, other not in lone, arc.value, index)
+        return (tiers[index], node in arc.line_total, other not in lone, arc.value, index)
 
     return min(candidates, key=cost)
 
 
 def _complete_lines(
-    arcs: list[_Arc], at: dict[int, list[int]], hidden: set[int], free: frozenset[int] = frozenset()
+    arcs: list[_Arc],
+    at: dict[int, list[int]],
+    hidden: set[int],
+    free: frozenset[int] = frozenset(),
+    tiers: Sequence[int] | None = None,
 ) -> None:
     """Until stable: a line with exactly one hidden entry gets a second (its equation would give it away),
     unless that entry is `free`: unknown to the reader but not a secret to keep."""
@@ -85,6 +91,7 @@ def _complete_lines(
         inside = [e for e in entries if e in hidden]
         return len(inside) == 1 and inside[0] not in free
 
+    tiers = tiers or [0] * len(arcs)
     changed = True
     while changed:
         changed = False
@@ -95,7 +102,7 @@ def _complete_lines(
                 continue  # an earlier complement in this pass already completed it
             candidates = [e for e in entries if e not in hidden and arcs[e].value > 0]
             # Conservation at the node guarantees another non-zero entry exists.
-            hidden.add(_complement(arcs, node, candidates, lone))
+            hidden.add(_complement(arcs, node, candidates, lone, tiers))
             changed = True
 
 
@@ -187,16 +194,20 @@ def _pinned(
     return None
 
 
-def _cheapest_cycle(arcs: list[_Arc], hidden: set[int], through: int) -> set[int]:
-    """Published entries to hide so that a residual cycle passes through `through`, at least total count.
+def _cheapest_cycle(
+    arcs: list[_Arc], hidden: set[int], through: int, tiers: Sequence[int] | None = None
+) -> set[int]:
+    """Published entries to hide so that a residual cycle passes through `through`, at least total count
+    from the lowest tiers: one number of a higher tier costs more than every number of the lower ones.
 
     Hidden arcs cost nothing to use; a published non-zero arc costs its count. The flow itself is a sum
     of cycles, so a cycle through any non-zero arc exists and the search always succeeds."""
+    above = 1 + sum(arc.value for arc in arcs)  # the cost of one tier up
     steps: dict[int, list[tuple[int, int, int]]] = {}  # node -> (next node, cost, arc)
     for index, arc in enumerate(arcs):
         if index == through or arc.value == 0:
             continue
-        cost = 0 if index in hidden else arc.value
+        cost = 0 if index in hidden else arc.value + (tiers[index] * above if tiers else 0)
         steps.setdefault(arc.tail, []).append((arc.head, cost, index))
         if arc.value > 1:
             steps.setdefault(arc.head, []).append((arc.tail, cost, index))
@@ -242,7 +253,11 @@ def _published(values: Iterable[tuple[int, _Arc]], hidden: set[int]) -> tuple[in
 
 
 def protect(
-    table: Table, hidden: Iterable[int], free: Iterable[int] = (), safe: set[int] | None = None
+    table: Table,
+    hidden: Iterable[int],
+    free: Iterable[int] = (),
+    safe: set[int] | None = None,
+    tiers: Sequence[int] | None = None,
 ) -> set[int]:
     """The positions to hide so that none of `hidden` can be worked out from the rest of the table.
 
@@ -251,15 +266,17 @@ def protect(
     are numbers nobody publishes, such as the answers with an unknown sex: unknown, so they can take
     other values, but not secrets, so nothing is hidden to protect them. Linked-table suppression
     (ureport.aggregates.joint) calls this on every two-way view of a question's tables, again and again
-    as more is hidden, passing `safe`: the positions already proven safe in this table."""
+    as more is hidden, passing `safe`: the positions already proven safe in this table, and `tiers`: how
+    much each position matters (0 by default), so that complements are taken from the lowest tier first
+    and the numbers readers look at first (a question's national results) are hidden last."""
     arcs, at = _prepared(table)
     chosen, unpublished, proven = set(hidden), frozenset(free), set() if safe is None else safe
     while True:
-        _complete_lines(arcs, at, chosen, unpublished)
+        _complete_lines(arcs, at, chosen, unpublished, tiers)
         pinned = _pinned(arcs, chosen, unpublished, proven)
         if pinned is None:
             return chosen
-        chosen |= _cheapest_cycle(arcs, chosen, pinned)
+        chosen |= _cheapest_cycle(arcs, chosen, pinned, tiers)
 
 
 def publish(table: Table, hidden: set[int], k: int) -> PublishedTable:
