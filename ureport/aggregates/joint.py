@@ -24,13 +24,8 @@ bounds.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
-from collections.abc import Set as AbstractSet
 
-import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
-
+from ureport.aggregates.certificates import Certificates
 from ureport.aggregates.linked import (
     ASKED,
     KNOWN,
@@ -47,8 +42,6 @@ from ureport.aggregates.suppression import check_k, protect
 from ureport.aggregates.tables import PublishedTable, Table
 
 __all__ = ["joint_hidden", "suppress_linked"]
-
-NODES = 2000  # branch-and-bound nodes per certificate: bounded and deterministic (a time limit is not)
 
 
 def tier(key: Key) -> int:
@@ -98,114 +91,41 @@ def _fixed_point(
                     queue.append(j)
 
 
-class _Moves:
-    """Integer changes that keep every sum of the model: the certificates of stage 2.
-
-    A change is the difference of two 0/1 vectors (up, down) over the entries, found by HiGHS's
-    mixed-integer solver through scipy: exact and fast on these sizes (tens of milliseconds for the
-    thousands of entries of a question over 47 districts), where a bounded depth-first search gave up
-    on thin tables and so hid national totals for want of a certificate that existed."""
-
-    def __init__(self, model: Model) -> None:
-        self.keys = sorted(model.values)
-        self.column = {key: i for i, key in enumerate(self.keys)}
-        self.size = np.array([abs(model.values[key]) for key in self.keys])
-        rows, columns, coefficients = [], [], []
-        self.members: list[list[Key]] = []
-        self.at: dict[Key, list[int]] = {}
-        for line, (total, parts) in enumerate(model.lines):
-            # A signed difference (a count computed as a - b that came out negative) enters its sum
-            # with the opposite sign and its size, so that every entry moves within 1..infinity.
-            members = [(total, -1 if model.values[total] >= 0 else 1)]
-            members += [(p, 1 if model.values[p] >= 0 else -1) for p in parts]
-            self.members.append([key for key, _ in members])
-            for key, coef in members:
-                rows.append(line)
-                columns.append(self.column[key])
-                coefficients.append(coef)
-                self.at.setdefault(key, []).append(line)
-        shape = (len(model.lines), len(self.keys))
-        self.sums = sparse.csc_array((coefficients, (rows, columns)), shape=shape)
-        self.certified: set[Key] = set()
-
-    def find(
-        self, start: Key, cost: Callable[[Key], int | None], wanted: AbstractSet[Key] = frozenset()
-    ) -> dict[Key, int] | None:
-        """The cheapest change through `start` using only entries with a cost (None: must not move),
-        moving as many `wanted` entries as it can (each proven with one solve instead of one each),
-        or None when there is none (or the solver gives up: then more is hidden, never less)."""
-        prices = [cost(key) for key in self.keys]
-        usable = np.array([price is not None for price in prices])
-        columns = np.flatnonzero(usable)  # only entries that may move are variables of the problem
-        sums = self.sums[:, columns]
-        sums = sums.tocsr()
-        sums = sums[np.diff(sums.indptr) > 0]
-        price = np.array([prices[j] for j in columns], dtype=float)
-        down = (self.size[columns] >= 2).astype(float)
-        i, n = int(np.searchsorted(columns, self.column[start])), len(columns)
-        constraints = [LinearConstraint(sparse.hstack([sums, -sums]), 0, 0)]
-        reward = np.array([self.keys[j] in wanted for j in columns], dtype=float)
-        if reward.any():  # one direction each: up and down together would count without moving
-            price -= reward
-            both = sparse.diags_array(reward, format="csr")
-            constraints.append(LinearConstraint(sparse.hstack([both, both]), 0, 1))
-        best: tuple[float, dict[Key, int]] | None = None
-        for sign in (1, -1):
-            low, high = np.zeros(2 * n), np.concatenate([np.ones(n), down])
-            low[i if sign > 0 else n + i] = 1
-            high[n + i if sign > 0 else i] = 0
-            if low[n + i] > high[n + i]:
-                continue
-            found = milp(
-                np.concatenate([price, price]),
-                integrality=np.ones(2 * n),
-                bounds=Bounds(low, high),
-                constraints=constraints,
-                options={"node_limit": NODES},
-            )
-            if found.x is None:
-                continue
-            delta = np.rint(found.x[:n] - found.x[n:]).astype(int)
-            change = {self.keys[columns[j]]: int(delta[j]) for j in np.flatnonzero(delta)}
-            if best is None or found.fun < best[0]:
-                best = (found.fun, change)
-            if found.fun <= 0:
-                break
-        return None if best is None else best[1]
-
-
 def joint_hidden(model: Model, k: int) -> set[Key]:
     """The entries to hide: primary ones, then complements until every hidden number is proven safe."""
     values = model.values
     hidden = {key for key in model.published if 0 < values[key] < k}
     hidden |= {key for key, v in values.items() if key not in model.published and v != 0}
     views, index = _views(model)
-    moves = _Moves(model)
+    certificates = Certificates(model)
     while True:
         _fixed_point(views, index, hidden, model.published)
-        stuck = _first_unproven(moves, model, hidden)
+        stuck = _first_unproven(certificates, model, hidden)
         if stuck is None:
             return hidden
-        more = _opening(moves, model, hidden, stuck) - hidden
+        more = _opening(certificates, model, hidden, stuck) - hidden
         if not more:
             return hidden  # every non-zero number is hidden: safe, see the module's docstring
         hidden |= more
 
 
-def _first_unproven(moves: _Moves, model: Model, hidden: set[Key]) -> Key | None:
-    wanted = hidden & model.published - moves.certified
-    for key in sorted(hidden & model.published):
-        if key in moves.certified:
+def _first_unproven(certificates: Certificates, model: Model, hidden: set[Key]) -> Key | None:
+    """A hidden published number without a certificate, or None when every one has one: a quick
+    search first, then the integer program, which proves as many of the rest as it can at once."""
+    wanted = hidden & model.published - certificates.certified
+    for key in sorted(wanted):
+        if key in certificates.certified:
             continue
-        move = moves.find(key, lambda e: 0 if e in hidden else None, wanted)
+        move = certificates.quick(key, lambda e: 0 if e in hidden else None)
+        if move is None:
+            move = certificates.prove(hidden, key, wanted - certificates.certified)
         if move is None:
             return key
-        moves.certified |= move.keys()  # every entry the change moves takes another value with it
-        wanted -= move.keys()
+        certificates.certified |= move.keys()  # every entry the change moves takes another value with it
     return None
 
 
-def _opening(moves: _Moves, model: Model, hidden: set[Key], stuck: Key) -> set[Key]:
+def _opening(certificates: Certificates, model: Model, hidden: set[Key], stuck: Key) -> set[Key]:
     """Published numbers to hide so that `stuck` gets a certificate: the change of least total count
     through published numbers of the lowest tier possible (see tier()); failing that (the solver gave
     up), its neighbours in every sum; failing that, everything non-zero."""
@@ -217,13 +137,12 @@ def _opening(moves: _Moves, model: Model, hidden: set[Key], stuck: Key) -> set[K
                 return 0
             return values[key] if key in published and values[key] > 0 and tier(key) <= top else None
 
-        move = moves.find(stuck, price)
+        move = certificates.cheapest(stuck, price)
         added = set() if move is None else {key for key in move if key not in hidden}
         if added:
             return added
-    near = {key for line in moves.at.get(stuck, ()) for key in moves.members[line]}
-    added = {key for key in near if key in published and key not in hidden and values[key] > 0}
-    return added or {key for key in published if values[key] > 0}
+    added = {key for key in certificates.neighbours(stuck) if key in published and key not in hidden}
+    return {key for key in added if values[key] > 0} or {key for key in published if values[key] > 0}
 
 
 def _publish(layout: Layout, model: Model, hidden: set[Key], k: int) -> PublishedTable:
