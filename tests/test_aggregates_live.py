@@ -214,3 +214,39 @@ async def test_one_recomputation_at_a_time(
         assert calls == ["safe-streets"]
         assert after != before
         assert await results.poll_results(poll, k=5) is after
+
+
+def after_dark_total(data: dict[str, object]) -> object:
+    questions = data["questions"]
+    assert isinstance(questions, list)
+    return next(q for q in questions if q["key"] == "after_dark")["tables"]["all"]["total"]
+
+
+@pytest.mark.anyio
+async def test_slow_results_are_served_at_once_and_brought_up_to_date_in_the_background(
+    settings: Settings, fake_gateway: FakeGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(results, "SLOW", 0.0)  # every computation counts as slow
+    monkeypatch.setattr(results, "SPACING", 0.0)  # and may be redone as soon as an answer arrives
+    async with running_app(settings, fake_gateway) as app:
+        for text in ["JOIN", "2004", "2", "Kisumu", "1", "2"]:
+            await app.send("+254711000971", text)
+        poll = await Poll.get(slug="safe-streets")
+        first = await results.poll_results(poll, k=1)
+        assert after_dark_total(first) == 1
+        for text in ["JOIN", "2005", "1", "Nairobi", "1", "3"]:
+            await app.send("+254711000972", text)
+        assert await results.poll_results(poll, k=1) is first  # the reader does not wait
+        await asyncio.gather(*results._TASKS)  # the one recomputation it started
+        assert after_dark_total(await results.poll_results(poll, k=1)) == 2
+
+
+@pytest.mark.anyio
+async def test_public_results_are_computed_at_start(settings: Settings, fake_gateway: FakeGateway) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        for text in ["JOIN", "2004", "2", "Kisumu", "1", "2"]:
+            await app.send("+254711000973", text)
+        results.forget_cached_results()
+        assert await results.warm_up(k=1) == 1  # the demo's one public poll
+        poll = await Poll.get(slug="safe-streets")
+        assert (poll.id, 1) in results._CACHE

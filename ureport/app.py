@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from tortoise.contrib.starlette import RegisterTortoise
 
+from ureport.aggregates.results import warm_up
 from ureport.channels import callbacks
 from ureport.channels.fake_gateway import FakeGateway
 from ureport.channels.gateway import SmsGateway
@@ -49,6 +52,17 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def _warm_up(k: int) -> None:
+    """Public results computed at start (seconds of suppression for a thin poll), not by the first
+    reader; a failure here is logged and left to the first reader to meet again."""
+    try:
+        computed = await warm_up(k)
+    except Exception:
+        log.exception("computing the public results at start failed")
+    else:
+        log.info("results of %d public polls computed", computed)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -73,9 +87,14 @@ def create_app(
             machinery.writer.start()  # accepting callbacks needs the writer, whatever else runs here
             if background and settings.process_inbox:
                 machinery.start()
+            warming = asyncio.create_task(_warm_up(settings.min_cell)) if background else None
             try:
                 yield
             finally:
+                if warming is not None:
+                    warming.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await warming
                 await app.state.ussd.stop()
                 await machinery.stop()
 

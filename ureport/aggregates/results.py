@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,9 @@ from ureport.aggregates.joint import suppress_linked
 from ureport.aggregates.linked import Counts, Plan
 from ureport.aggregates.tables import PublishedTable, Table
 from ureport.models import AggregateCounter, Answer, Location, Poll, Question
+from ureport.polls import begun_polls, open_first
+
+log = logging.getLogger(__name__)
 
 ONE_WAY = ("age_band", "sex", "region", "district", "channel", "language", "day")
 ALL_ROW = counters.ALL
@@ -207,10 +211,28 @@ def _published_json(table: PublishedTable, labels: Mapping[str, str]) -> dict[st
     return data
 
 
-# (poll id, k) -> (stamp, monotonic time, results): a dashboard reads the same results many times
-# between two answers; the stamp notices new answers, the age bound covers moves it cannot see.
-_CACHE: dict[tuple[int, int], tuple[tuple[Any, ...], float, dict[str, Any]]] = {}
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    """A poll's published results, as computed at one moment."""
+
+    stamp: tuple[Any, ...]  # the poll's overall counters then: a new answer changes them
+    at: float  # monotonic time
+    took: float  # seconds the computation took
+    data: dict[str, Any]
+
+    def fresh(self, stamp: tuple[Any, ...], now: float) -> bool:
+        """Served as they are: nothing has changed (for up to a minute, which covers the moves the stamp
+        cannot see), or they were slow to compute and are younger than SPACING times that. A live poll
+        gets answers all the time; recomputing after each would keep a core busy with suppression."""
+        if now - self.at >= CACHE_SECONDS:
+            return False
+        return self.stamp == stamp or (self.took >= SLOW and now - self.at < SPACING * self.took)
+
+
+# (poll id, k) -> results: a dashboard reads the same results many times between two answers.
+_CACHE: dict[tuple[int, int], _Cached] = {}
 CACHE_SECONDS = 60.0
+SLOW, SPACING = 1.0, 4.0  # a recomputation of s >= SLOW seconds waits SPACING * s: at most 1/4 of a core
 _COMPUTING: dict[tuple[int, int], asyncio.Lock] = {}
 
 
@@ -221,11 +243,12 @@ def forget_cached_results() -> None:
 
 
 async def poll_results(poll: Poll, *, k: int) -> dict[str, Any]:
-    """The published results, recomputed when an answer has arrived since (or after a minute).
+    """The published results, recomputed when an answer has arrived since (see _Cached.fresh).
 
-    One recomputation per poll at a time: joint suppression of a thinly spread poll takes seconds of CPU,
-    so while one runs, other readers get the previous results (already suppressed) instead of starting
-    their own and piling up on a live poll's dashboard."""
+    One recomputation per poll at a time, and readers wait only for quick ones: joint suppression of a
+    thinly spread poll takes seconds of CPU, so when results were slow to compute, readers get the
+    previous ones (already suppressed) while one background task brings them up to date, instead of
+    each waiting seconds and piling up on a live poll's dashboard."""
     stamp = tuple(
         await AggregateCounter.filter(poll_id=poll.id, scope=counters.ALL)
         .order_by("question_key", "category")
@@ -233,18 +256,50 @@ async def poll_results(poll: Poll, *, k: int) -> dict[str, Any]:
     )
     key = (poll.id, k)
     cached = _CACHE.get(key)
-    if cached is not None and cached[0] == stamp and time.monotonic() - cached[1] < CACHE_SECONDS:
-        return cached[2]
+    if cached is not None and cached.fresh(stamp, time.monotonic()):
+        return cached.data
     lock = _COMPUTING.setdefault(key, asyncio.Lock())
-    if cached is not None and lock.locked():
-        return cached[2]
+    if cached is not None and (lock.locked() or cached.took >= SLOW):
+        if not lock.locked():
+            _in_background(_recompute(poll, k, stamp, lock))
+        return cached.data
+    return await _recompute(poll, k, stamp, lock)
+
+
+async def _recompute(poll: Poll, k: int, stamp: tuple[Any, ...], lock: asyncio.Lock) -> dict[str, Any]:
     async with lock:
-        latest = _CACHE.get(key)
-        if latest is not None and latest is not cached and latest[0] == stamp:
-            return latest[2]  # computed by the reader this one waited for
+        latest = _CACHE.get((poll.id, k))
+        if latest is not None and latest.stamp == stamp and latest.fresh(stamp, time.monotonic()):
+            return latest.data  # computed by the reader (or task) this one waited for
+        began = time.monotonic()
         data = await compute_poll_results(poll, k=k)
-        _CACHE[key] = (stamp, time.monotonic(), data)
+        now = time.monotonic()
+        _CACHE[(poll.id, k)] = _Cached(stamp, now, now - began, data)
     return data
+
+
+_TASKS: set[asyncio.Task[Any]] = set()  # background recomputations, kept until done
+
+
+def _in_background(work: Coroutine[Any, Any, Any]) -> None:
+    task = asyncio.create_task(work)
+    _TASKS.add(task)
+    task.add_done_callback(_finished)
+
+
+def _finished(task: asyncio.Task[Any]) -> None:
+    _TASKS.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("recomputing results failed", exc_info=task.exception())
+
+
+async def warm_up(k: int) -> int:
+    """Compute the results of every public poll, open ones first, so that the first reader after a
+    start does not wait for seconds of suppression. Returns how many polls were computed."""
+    polls = open_first(await begun_polls().filter(published=True))
+    for poll in polls:
+        await poll_results(poll, k=k)
+    return len(polls)
 
 
 async def compute_poll_results(poll: Poll, *, k: int) -> dict[str, Any]:
