@@ -271,3 +271,25 @@ async def test_a_big_first_group_starts_in_the_background(
         assert await OutboundMessage.filter(poll_id=poll.id).count() == 8
         page = (await app.client.get(response.headers["location"])).text
         assert "4 people: 4 so far." in page
+
+
+async def test_a_draft_started_for_a_group_reads_as_started_and_links_its_public_page(
+    settings: Settings, fake_gateway: FakeGateway
+) -> None:
+    async with admin_app(settings, fake_gateway) as app:
+        await make_people(settings)
+        await post(app, "/admin/polls", files=_file("night.yaml", NEW_POLL))
+        page = _unescape((await app.client.get("/admin/polls/night-walks")).text)
+        assert "Status: Draft" in page and 'href="/polls/night-walks"' not in page
+        response = await post(
+            app, "/admin/polls/night-walks/start", {"district": ["KE-30"], "action": "start"}
+        )
+        assert response.status_code == 303
+        poll = await Poll.get(slug="night-walks")
+        assert (
+            poll.status == PollStatus.DRAFT and poll.started_at is not None
+        )  # a cohort, not the active poll
+        page = _unescape((await app.client.get("/admin/polls/night-walks")).text)
+        assert "Status: Started for a group" in page and 'href="/polls/night-walks"' in page
+        assert "Started for a group" in (await app.client.get("/admin")).text
+        assert (await app.client.get("/polls/night-walks")).status_code == 200

@@ -19,7 +19,7 @@ from ureport.flows.loader import FlowError, load_flow_text
 from ureport.flows.model import Flow
 from ureport.flows.render import long_messages
 from ureport.models import Poll, PollStatus
-from ureport.polls import REGISTRATION, save_flow
+from ureport.polls import REGISTRATION, has_begun, save_flow
 from ureport.schedule import close_poll
 from ureport.web import i18n
 from ureport.web.admin import figures
@@ -30,8 +30,11 @@ from ureport.web.i18n import _
 MAX_POLL_FILE = 512 * 1024  # a poll file is a few KB; anything this big is a mistake
 
 
-def status_label(status: str) -> str:
-    return {"draft": _("Draft"), "active": _("Active"), "closed": _("Closed")}.get(status, status)
+def status_label(poll: Poll) -> str:
+    """A draft started for a cohort is running (and public, see polls.has_begun), not a draft."""
+    if poll.status == PollStatus.DRAFT and has_begun(poll):
+        return _("Started for a group")
+    return {"draft": _("Draft"), "active": _("Active"), "closed": _("Closed")}.get(poll.status, poll.status)
 
 
 def run_label(status: str) -> str:
@@ -142,6 +145,7 @@ async def detail(request: Request) -> Response:
         "delivery": delivery,
         "statuses": figures.STATUSES,
         "status_label": status_label,
+        "has_begun": has_begun,
         "run_label": run_label,
         "loaded": request.query_params.get("loaded") == "1",
         "broadcastable": poll.kind != REGISTRATION,
