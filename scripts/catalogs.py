@@ -19,7 +19,8 @@ LOCALES = ROOT / "ureport" / "locales"  # package data: an installed wheel carri
 LANGUAGES = ("en", "fr", "sw", "ar")  # en is the source language: its catalog stays empty
 # The same options every time, so messages.pot only changes when a string does.
 EXTRACT = ["-F", "babel.cfg", "--no-location", "--sort-output", "--project=ureport"]
-EXTRACT += ["-k", "gettext_", "-k", "ngettext_:1,2", "-k", "N_:1c,2"]  # N_(context, message): USSD
+# N_(context, message): the USSD screens; defer_(message): marked where raised, translated where shown.
+EXTRACT += ["-k", "gettext_", "-k", "ngettext_:1,2", "-k", "N_:1c,2", "-k", "defer_"]
 
 
 def _pybabel(*args: str) -> None:

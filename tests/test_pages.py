@@ -184,3 +184,37 @@ async def test_numbers_and_percentages_follow_the_locale(
         assert "(66,7%)" in french and "Réponses : 15" in french
         assert "Pas encore de réponse." in french  # the questions nobody has reached: no chart of zeros
         assert "Ouvert depuis le" in french and "2026" in french  # a date written by Babel for fr
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("lang", "title", "detail"),
+    [
+        ("en", "Page not found", "No published poll has this name."),
+        ("fr", "Page introuvable", "Aucun sondage publié ne porte ce nom."),
+        ("sw", "Ukurasa haupatikani", "Hakuna kura iliyochapishwa yenye jina hili."),
+        ("ar", "الصفحة غير موجودة", "لا يوجد استطلاع منشور بهذا الاسم."),
+    ],
+)
+async def test_missing_pages_are_pages_in_the_readers_language(
+    settings: Settings, fake_gateway: FakeGateway, lang: str, title: str, detail: str
+) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        response = await app.client.get(f"/polls/atlantis?lang={lang}")
+        assert response.status_code == 404 and response.headers["content-type"].startswith("text/html")
+        assert f"<h1>{title}</h1>" in response.text and detail in response.text
+        assert f'lang="{lang}"' in response.text
+        nowhere = await app.client.get(f"/no/such/page?lang={lang}")  # no route: Starlette's own 404
+        assert nowhere.status_code == 404 and f"<h1>{title}</h1>" in nowhere.text
+        wrong = await app.client.delete("/?lang=en")
+        assert wrong.status_code == 405 and "<h1>This page cannot do that</h1>" in wrong.text
+        assert wrong.headers["allow"]
+
+
+@pytest.mark.anyio
+async def test_errors_for_machines_stay_plain_text(settings: Settings, fake_gateway: FakeGateway) -> None:
+    async with running_app(settings, fake_gateway) as app:
+        json = await app.client.get("/polls/atlantis/results.json")
+        assert json.status_code == 404 and json.headers["content-type"].startswith("text/plain")
+        callback = await app.client.get("/channels/africastalking/sms")
+        assert callback.status_code == 405 and callback.headers["content-type"].startswith("text/plain")

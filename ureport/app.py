@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from tortoise.contrib.starlette import RegisterTortoise
@@ -28,7 +29,7 @@ from ureport.db import tortoise_config
 from ureport.metrics import routes as metrics_routes
 from ureport.privacy import install_log_masking
 from ureport.settings import Settings
-from ureport.web import admin, ambassador, auth, pages, results, simulator
+from ureport.web import admin, ambassador, auth, layout, pages, results, simulator
 from ureport.worker import Machinery, default_gateway
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,22 @@ class PageGZip(GZipMiddleware):
 
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
+
+
+MACHINE_FACING = ("/channels/", "/metrics", "/healthz", "/_fake/")  # errors stay short plain text there
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """HTTP errors: a page in the reader's language for people; for gateways, scrapers and JSON
+    clients, Starlette's plain text (a gateway logs the detail, a JSON client has no use for a page)."""
+    if not isinstance(exc, HTTPException):  # registered for HTTPException only
+        raise exc
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    path = request.url.path
+    if path.startswith(MACHINE_FACING) or path.endswith(".json"):
+        return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+    return layout.error_page(request, exc.status_code, exc.detail, exc.headers)
 
 
 async def _warm_up(k: int) -> None:
@@ -106,7 +123,12 @@ def create_app(
         routes += simulator.routes
     # Pages and JSON travel compressed: many readers are on 2G/3G (bodies under 1 KB are left as they are).
     middleware = [Middleware(PageGZip, minimum_size=GZIP_MINIMUM)]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
+    )
     app.state.settings = settings
     app.state.keyring = keyring
     app.state.sender_keys = callbacks.SenderKeys(keyring, settings.default_region)

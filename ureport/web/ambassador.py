@@ -20,7 +20,7 @@ from ureport.aggregates.render import count_text, percent_text, render
 from ureport.models import Location, Poll, Role, User
 from ureport.polls import begun_polls, has_begun, open_first
 from ureport.web import auth, i18n, layout, views
-from ureport.web.i18n import _
+from ureport.web.i18n import _, defer_
 
 STAFF = (Role.ADMIN, Role.VIEWER, Role.AMBASSADOR)
 DISTRICT_LEVEL = 2
@@ -51,7 +51,7 @@ async def _district(request: Request, user: User) -> Location | None:
     """The district in the path, None when this user may not see it (404 when there is none)."""
     location = await Location.get_or_none(id=request.path_params["district"], level=DISTRICT_LEVEL)
     if location is None:
-        raise HTTPException(404, "no such district")
+        raise HTTPException(404, defer_("There is no such district."))
     return location if auth.can_see_district(user, location.id) else None
 
 
@@ -62,7 +62,7 @@ def not_yours(request: Request) -> Response:
 async def _poll(request: Request) -> Poll:
     poll = await Poll.get_or_none(slug=request.path_params["slug"], kind="poll")
     if poll is None or not has_begun(poll):
-        raise HTTPException(404, "no poll with results by that name")
+        raise HTTPException(404, defer_("No poll with results has this name."))
     return poll
 
 
@@ -139,7 +139,7 @@ async def download(request: Request) -> Response:
     """The brief as a file, built exactly as `ureport export SLUG --district NAME` builds it."""
     fmt = request.path_params["fmt"]
     if fmt not in DOWNLOADS:
-        raise HTTPException(404, "no such format")
+        raise HTTPException(404, defer_("Briefs come as PDF, HTML, CSV or XLSX only."))
     user = _user(request)
     district = await _district(request, user)
     if district is None:

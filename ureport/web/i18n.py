@@ -67,6 +67,11 @@ def ngettext_(singular: str, plural: str, n: int) -> str:
 _ = gettext_
 
 
+def defer_(message: str) -> str:
+    """Marks a message for extraction, translated where it is shown (an error's detail, say)."""
+    return message
+
+
 def _accept_language(header: str) -> list[str]:
     """Primary language tags from an Accept-Language header, best first."""
     ranked: list[tuple[float, int, str]] = []

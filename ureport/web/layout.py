@@ -6,6 +6,8 @@ who it is and a log-out button. Forms put `{{ csrf_field() }}` inside them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from ureport.web import csrf, i18n
+from ureport.web.i18n import _, defer_
 
 COOKIE_SECONDS = 365 * 24 * 3600
 
@@ -107,3 +110,29 @@ def render(
         response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
         response.headers["Referrer-Policy"] = "same-origin"
     return csrf.attach(request, response)
+
+
+def error_page(
+    request: Request, status: int, detail: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """An HTTP error as a page in the reader's language: a title for the status, and the detail when it
+    is one of ours (marked with defer_ where raised), else a plain sentence for the status."""
+    lang = begin(request)
+    title = i18n.gettext_(_ERROR_TITLES.get(status, _ERROR_TITLES[500]))
+    if detail != HTTPStatus(status).phrase:
+        message = i18n.gettext_(detail)
+    else:
+        message = _("There is nothing at this address.") if status == 404 else ""
+    context = {"title": title, "message": message}
+    response = render(request, "error.html", context, lang, status_code=status)
+    response.headers.update(headers or {})
+    return response
+
+
+_ERROR_TITLES = {
+    400: defer_("This request could not be understood"),
+    403: defer_("Not allowed"),
+    404: defer_("Page not found"),
+    405: defer_("This page cannot do that"),
+    500: defer_("Something went wrong"),
+}

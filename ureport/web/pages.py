@@ -13,6 +13,7 @@ from ureport.clock import utcnow
 from ureport.models import Location, Poll
 from ureport.polls import begun_polls, has_begun, is_open, open_first
 from ureport.web import auth, geo, i18n, layout, views
+from ureport.web.i18n import defer_
 
 
 async def _public_polls() -> list[dict[str, object]]:
@@ -39,7 +40,7 @@ async def poll_page(request: Request) -> Response:
     lang = layout.begin(request)
     poll = await Poll.get_or_none(slug=request.path_params["slug"], kind="poll")
     if poll is None or not has_begun(poll) or not poll.published:
-        raise HTTPException(404, "no published poll with that name")
+        raise HTTPException(404, defer_("No published poll has this name."))
     tab = request.query_params.get("tab", "all")
     tab = tab if tab in views.TABS else "all"
     data = await poll_results(poll, k=request.app.state.settings.min_cell)

@@ -25,7 +25,7 @@ from ureport.web import i18n
 from ureport.web.admin import figures
 from ureport.web.admin.common import begin, render, see_other, text
 from ureport.web.admin.previews import question_previews
-from ureport.web.i18n import _
+from ureport.web.i18n import _, defer_
 
 MAX_POLL_FILE = 512 * 1024  # a poll file is a few KB; anything this big is a mistake
 
@@ -114,7 +114,7 @@ async def upload(request: Request) -> Response:
 async def _poll(request: Request) -> Poll:
     poll = await Poll.get_or_none(slug=request.path_params["slug"])
     if poll is None:
-        raise HTTPException(404, "no poll with that name")
+        raise HTTPException(404, defer_("No poll has this name."))
     return poll
 
 

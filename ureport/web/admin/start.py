@@ -18,7 +18,7 @@ from ureport.clock import utcnow
 from ureport.models import Location, Poll
 from ureport.web.admin.common import begin, render, see_other, text, values
 from ureport.web.admin.polls import title_of
-from ureport.web.i18n import _
+from ureport.web.i18n import _, defer_
 
 SEXES = ("female", "male", "other_sex")
 # Bigger first groups start in the background scheduler (PostgreSQL starts ~4,000 people a second).
@@ -97,7 +97,7 @@ async def _poll(request: Request) -> Poll:
     try:
         return await find_broadcast_poll(request.path_params["slug"])
     except BroadcastError:
-        raise HTTPException(404, "no poll that can be started with that name") from None
+        raise HTTPException(404, defer_("No poll that can be started has this name.")) from None
 
 
 async def page(request: Request) -> Response:

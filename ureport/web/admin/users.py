@@ -20,7 +20,7 @@ from ureport.models import Location, Role, User, UserDistrict
 from ureport.polls import save_places
 from ureport.web import i18n
 from ureport.web.admin.common import begin, render, see_other, text, values
-from ureport.web.i18n import _
+from ureport.web.i18n import _, defer_
 
 MAX_LOCATIONS_FILE = 20 * 1024 * 1024  # district boundaries in GeoJSON can be a few megabytes
 
@@ -96,7 +96,7 @@ async def _account_problem(fields: dict[str, str], password: str, districts: lis
 async def _target(request: Request) -> User:
     user = await User.get_or_none(id=int(request.path_params["id"]))
     if user is None:
-        raise HTTPException(404, "no such account")
+        raise HTTPException(404, defer_("There is no such account."))
     me: User | None = getattr(request.state, "user", None)
     if me is not None and me.id == user.id:  # an admin cannot lock themselves out by mistake
         raise HTTPException(409, "you cannot disable or remove your own account")
