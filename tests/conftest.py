@@ -26,6 +26,7 @@ hypothesis_settings.load_profile("ureport")
 
 PG_URL = os.environ.get("UREPORT_TEST_DATABASE_URL", "")
 TABLES = (
+    "staff_action",
     "login_throttle",
     "web_session",
     "user_district",

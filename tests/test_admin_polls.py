@@ -16,7 +16,16 @@ from tests.harness import running_app
 from ureport.channels.fake_gateway import FakeGateway
 from ureport.channels.segments import sms_segments
 from ureport.flows.loader import shipped_flow_path
-from ureport.models import FlowRun, OutboundMessage, OutboxStatus, Poll, PollStatus, Question, Role
+from ureport.models import (
+    FlowRun,
+    OutboundMessage,
+    OutboxStatus,
+    Poll,
+    PollStatus,
+    Question,
+    Role,
+    StaffAction,
+)
 from ureport.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -293,3 +302,5 @@ async def test_a_draft_started_for_a_group_reads_as_started_and_links_its_public
         assert "Status: Started for a group" in page and 'href="/polls/night-walks"' in page
         assert "Started for a group" in (await app.client.get("/admin")).text
         assert (await app.client.get("/polls/night-walks")).status_code == 200
+        done = [(a.action, a.subject) for a in await StaffAction.all().order_by("id")]
+        assert done[-2:] == [("poll.load", "night-walks"), ("poll.start", "night-walks")]

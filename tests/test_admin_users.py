@@ -13,7 +13,17 @@ from tests.admin_helpers import ADMIN, admin_app, post
 from tests.harness import Harness
 from ureport import accounts
 from ureport.channels.fake_gateway import FakeGateway
-from ureport.models import Answer, Contact, FlowRun, InboundMessage, Location, OutboundMessage, Role, User
+from ureport.models import (
+    Answer,
+    Contact,
+    FlowRun,
+    InboundMessage,
+    Location,
+    OutboundMessage,
+    Role,
+    StaffAction,
+    User,
+)
 from ureport.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -86,6 +96,17 @@ async def test_disable_and_remove_but_never_yourself(settings: Settings, fake_ga
         assert (await post(app, f"/admin/users/{me.id}/active", {"active": "0"})).status_code == 409
         assert (await User.get(id=me.id)).active
         assert (await app.client.post(f"/admin/users/{other.id}/remove", data={})).status_code in (403, 404)
+
+        # Who did it stays on record after the account is gone, with the admin's e-mail.
+        done = [(a.actor, a.action, a.subject) for a in await StaffAction.all().order_by("id")]
+        assert done[-4:] == [
+            ("command line", "account.add", "other@example.org"),
+            (ADMIN, "account.disable", "other@example.org"),
+            (ADMIN, "account.enable", "other@example.org"),
+            (ADMIN, "account.remove", "other@example.org"),
+        ]
+        page = (await app.client.get("/admin")).text
+        assert "Account removed" in page and "other@example.org" in page
 
 
 async def test_load_districts_from_an_uploaded_file(settings: Settings, fake_gateway: FakeGateway) -> None:

@@ -52,6 +52,17 @@ def test_users_add_list_disable_remove(
     assert main(["users", "list"]) == 0
     assert "wanjiru" not in capsys.readouterr().out
 
+    # The account is gone; what was done to it, by whom, stays.
+    assert main(["audit"]) == 0
+    actions = [line.split()[2:5] for line in capsys.readouterr().out.splitlines()]
+    assert actions == [
+        ["command", "line", "account.remove"],
+        ["command", "line", "account.disable"],
+        ["command", "line", "account.password"],
+        ["command", "line", "account.add"],
+        ["command", "line", "account.add"],
+    ]
+
 
 def test_users_add_explains_what_is_wrong(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

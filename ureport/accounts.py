@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.transactions import in_transaction
 
+from ureport import audit
 from ureport.clock import utcnow
 from ureport.models import Location, Role, User, UserDistrict
 from ureport.polls import Catalog
@@ -102,9 +103,16 @@ async def find_districts(names: list[str]) -> list[Location]:
 
 
 async def add_user(
-    email: str, role: Role, password: str, districts: list[str], *, language: str | None = None
+    email: str,
+    role: Role,
+    password: str,
+    districts: list[str],
+    *,
+    language: str | None = None,
+    actor: str | None = None,
 ) -> tuple[User, list[Location]]:
-    """A new account; an ambassador needs at least one district, the other roles see every district."""
+    """A new account; an ambassador needs at least one district, the other roles see every district.
+    `actor` (an admin's e-mail; None: the command line) is kept with every change, see ureport.audit."""
     address = normalise_email(email)
     check_password(password)
     if role is Role.AMBASSADOR and not districts:
@@ -115,12 +123,15 @@ async def add_user(
     if await User.exists(email=address):
         raise AccountError(f"{address} already has an account (`ureport users remove` it first)")
     password_hash = await asyncio.to_thread(hash_password, password)
-    async with in_transaction():
+    async with in_transaction() as conn:
         user = await User.create(
             email=address, password_hash=password_hash, role=role, language=language, created_at=utcnow()
         )
-        for place in {p.id: p for p in places}.values():
+        unique = {p.id: p for p in places}.values()
+        for place in unique:
             await UserDistrict.create(user=user, location=place)
+        names = ", ".join(sorted(place.name for place in unique))
+        await audit.record(actor, "account.add", address, f"{role.value} {names}".strip(), conn)
     return user, places
 
 
@@ -137,29 +148,37 @@ async def find_user(email: str) -> User:
     return user
 
 
-async def remove_user(email: str) -> None:
-    """Deletes the account, its districts and its sessions (the foreign keys cascade)."""
+async def remove_user(email: str, *, actor: str | None = None) -> None:
+    """Deletes the account, its districts and its sessions (the foreign keys cascade); the record of
+    what was done stays."""
     user = await find_user(email)
-    await user.delete()
+    async with in_transaction() as conn:
+        await user.delete(using_db=conn)
+        await audit.record(actor, "account.remove", user.email, user.role.value, conn)
 
 
-async def set_active(email: str, active: bool) -> None:
+async def set_active(email: str, active: bool, *, actor: str | None = None) -> None:
     """Disabling an account also signs it out everywhere."""
     from ureport.models import WebSession
 
     user = await find_user(email)
-    user.active = active
-    await user.save(update_fields=["active"])
-    if not active:
-        await WebSession.filter(user=user).delete()
+    async with in_transaction() as conn:
+        user.active = active
+        await user.save(update_fields=["active"], using_db=conn)
+        if not active:
+            await WebSession.filter(user=user).using_db(conn).delete()
+        await audit.record(actor, "account.enable" if active else "account.disable", user.email, "", conn)
 
 
-async def set_password(email: str, password: str) -> None:
+async def set_password(email: str, password: str, *, actor: str | None = None) -> None:
     """A new password; every session of the account ends (whoever knew the old one is signed out)."""
     from ureport.models import WebSession
 
     check_password(password)
     user = await find_user(email)
-    user.password_hash = await asyncio.to_thread(hash_password, password)
-    await user.save(update_fields=["password_hash"])
-    await WebSession.filter(user=user).delete()
+    password_hash = await asyncio.to_thread(hash_password, password)
+    async with in_transaction() as conn:
+        user.password_hash = password_hash
+        await user.save(update_fields=["password_hash"], using_db=conn)
+        await WebSession.filter(user=user).using_db(conn).delete()
+        await audit.record(actor, "account.password", user.email, "", conn)

@@ -32,6 +32,15 @@ def _run_db(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
     return asyncio.run(main())
 
 
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from ureport import audit
+
+    for action in _run_db(settings, lambda: audit.recent(args.limit)):
+        when = action.at.strftime("%Y-%m-%d %H:%M")
+        print(f"{when}  {action.actor:28} {action.action:16} {action.subject}  {action.detail}".rstrip())
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(db.migrate(settings.db_url))
     print(f"database is up to date: {settings.db_url.split('?')[0]}")
@@ -39,12 +48,21 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_polls_load(args: argparse.Namespace, settings: Settings) -> int:
+    from ureport import audit
     from ureport.flows.loader import load_flow_file
     from ureport.flows.render import long_messages
+    from ureport.models import Poll
     from ureport.polls import save_flow
 
     flow = load_flow_file(args.file)
-    poll = _run_db(settings, lambda: save_flow(flow, activate=args.activate))
+
+    async def load() -> Poll:
+        poll = await save_flow(flow, activate=args.activate)
+        detail = f"version {poll.version}" + (", activated" if args.activate else "")
+        await audit.record(None, "poll.load", poll.slug, detail)
+        return poll
+
+    poll = _run_db(settings, load)
     print(f"loaded {poll.slug} ({poll.kind}, version {poll.version}, {poll.status.value})")
     for note in long_messages(flow):  # each extra part is another SMS paid for, per person
         print(f"  note: {note}")
@@ -274,6 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
     from ureport.contact_commands import add_commands as add_contact_commands
 
     add_contact_commands(sub)  # contacts forget
+
+    actions = sub.add_parser("audit", help="what staff did to accounts and polls, newest first")
+    actions.add_argument("--limit", type=int, default=50)
+    actions.set_defaults(func=cmd_audit)
 
     worker = sub.add_parser("worker", help="process inbound messages and send replies, without a web server")
     worker.set_defaults(func=cmd_worker)

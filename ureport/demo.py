@@ -65,7 +65,7 @@ async def ensure_demo_accounts(data_dir: Path) -> tuple[Path, dict[str, str]]:
         password = known.get(email) or secrets.token_urlsafe(12)
         user = await User.get_or_none(email=email)
         if user is None:
-            await add_user(email, role, password, list(districts))
+            await add_user(email, role, password, list(districts), actor="demo set-up")
         elif email not in known:  # the file was deleted: its new password must open the account
             user.password_hash = hash_password(password)
             await user.save(update_fields=["password_hash"])

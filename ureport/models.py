@@ -402,6 +402,22 @@ class WebSession(Model):
         table = "web_session"
 
 
+class StaffAction(Model):
+    """Who did what to an account or a poll, and when: staff accountability, no respondent's data.
+
+    The subject is a staff e-mail or a poll's slug, never a phone number or a contact."""
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField(db_index=True)
+    actor = fields.CharField(max_length=254)  # the admin's e-mail, or "command line"
+    action = fields.CharField(max_length=40)  # see ureport.audit.ACTIONS
+    subject = fields.CharField(max_length=254)
+    detail = fields.CharField(max_length=500, default="")
+
+    class Meta:
+        table = "staff_action"
+
+
 class LoginThrottle(Model):
     """Failed log-ins per account and per client address (digests), to slow down password guessing."""
 

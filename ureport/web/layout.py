@@ -134,5 +134,6 @@ _ERROR_TITLES = {
     403: defer_("Not allowed"),
     404: defer_("Page not found"),
     405: defer_("This page cannot do that"),
+    409: defer_("This cannot be done"),
     500: defer_("Something went wrong"),
 }

@@ -23,6 +23,12 @@ def admin_language(request: Request, user: User | None) -> str:
     return i18n.request_language(request)
 
 
+def acting_admin(request: Request) -> str:
+    """The signed-in admin's e-mail, as the record of staff actions names them (ureport.audit)."""
+    user: User = request.state.user  # set by auth.requires
+    return user.email
+
+
 def begin(request: Request) -> str:
     """Set the page's language for the gettext callables; returns it."""
     user: User | None = getattr(request.state, "user", None)

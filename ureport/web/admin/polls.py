@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ureport import audit
 from ureport.broadcast import Cohort
 from ureport.clock import utcnow
 from ureport.delivery import delivery_figures
@@ -23,7 +24,7 @@ from ureport.polls import REGISTRATION, has_begun, save_flow
 from ureport.schedule import close_poll
 from ureport.web import i18n
 from ureport.web.admin import figures
-from ureport.web.admin.common import begin, render, see_other, text
+from ureport.web.admin.common import acting_admin, begin, render, see_other, text
 from ureport.web.admin.previews import question_previews
 from ureport.web.i18n import _, defer_
 
@@ -35,6 +36,27 @@ def status_label(poll: Poll) -> str:
     if poll.status == PollStatus.DRAFT and has_begun(poll):
         return _("Started for a group")
     return {"draft": _("Draft"), "active": _("Active"), "closed": _("Closed")}.get(poll.status, poll.status)
+
+
+RECENT_ACTIONS = 20  # `ureport audit --limit N` shows more
+
+
+def action_label(action: str) -> str:
+    labels = {
+        "account.add": _("Account added"),
+        "account.remove": _("Account removed"),
+        "account.disable": _("Account disabled"),
+        "account.enable": _("Account enabled"),
+        "account.password": _("Password changed"),
+        "poll.load": _("Poll file loaded"),
+        "poll.publish": _("Results published"),
+        "poll.unpublish": _("Results held back"),
+        "poll.activate": _("Made the active poll"),
+        "poll.start": _("Started for a group"),
+        "poll.schedule": _("Start scheduled"),
+        "poll.close": _("Poll closed"),
+    }
+    return labels.get(action, action)
 
 
 def run_label(status: str) -> str:
@@ -74,6 +96,9 @@ async def _index_page(request: Request, *, error: FlowError | None = None, probl
         "error": error,
         "problem": problem,
         "status_label": status_label,
+        "actions": await audit.recent(RECENT_ACTIONS),
+        "action_label": action_label,
+        "command_line": audit.COMMAND_LINE,
     }
     return render(request, "admin_index.html", context, status_code=400 if error or problem else 200)
 
@@ -108,6 +133,8 @@ async def upload(request: Request) -> Response:
         return await _index_page(request, error=exc)
     activate = text(await request.form(), "activate") == "1"
     poll = await save_flow(flow, activate=activate)
+    detail = f"version {poll.version}" + (", activated" if activate else "")
+    await audit.record(acting_admin(request), "poll.load", poll.slug, detail)
     return see_other(f"/admin/polls/{poll.slug}?loaded=1")
 
 
@@ -169,6 +196,7 @@ async def publish(request: Request) -> Response:
     poll = await _poll(request)
     published = text(await request.form(), "published") == "1"
     await Poll.filter(id=poll.id).update(published=published)
+    await audit.record(acting_admin(request), "poll.publish" if published else "poll.unpublish", poll.slug)
     return see_other(f"/admin/polls/{poll.slug}")
 
 
@@ -177,6 +205,7 @@ async def activate(request: Request) -> Response:
     poll = await _poll(request)
     if poll.kind != REGISTRATION and poll.status == PollStatus.DRAFT:
         await save_flow(load_flow_text(poll.source, source=poll.slug), activate=True)
+        await audit.record(acting_admin(request), "poll.activate", poll.slug)
     return see_other(f"/admin/polls/{poll.slug}")
 
 
@@ -185,6 +214,7 @@ async def close(request: Request) -> Response:
     poll = await _poll(request)
     if poll.kind != REGISTRATION and poll.closed_at is None:
         await close_poll(poll, utcnow())
+        await audit.record(acting_admin(request), "poll.close", poll.slug)
     return see_other(f"/admin/polls/{poll.slug}")
 
 

@@ -13,10 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ureport import audit
 from ureport.broadcast import Broadcaster, BroadcastError, Cohort, count_cohort, find_broadcast_poll
 from ureport.clock import utcnow
 from ureport.models import Location, Poll
-from ureport.web.admin.common import begin, render, see_other, text, values
+from ureport.web.admin.common import acting_admin, begin, render, see_other, text, values
 from ureport.web.admin.polls import title_of
 from ureport.web.i18n import _, defer_
 
@@ -140,6 +141,13 @@ async def _start(
     if background:
         timetable["start_at"] = utcnow()
     await Poll.filter(id=poll.id).update(**timetable)
+    actor, group = acting_admin(request), f"{count} people; {cohort.to_json()}"
+    if "start_at" in timetable and not background:
+        await audit.record(
+            actor, "poll.schedule", poll.slug, f"at {timetable['start_at'].isoformat()}; {group}"
+        )
+    else:
+        await audit.record(actor, "poll.start", poll.slug, group)
     state = request.app.state
     if background:
         if state.machinery.scheduler is not None:  # else a `ureport worker`'s scheduler, within a minute

@@ -19,7 +19,7 @@ from ureport.locations import LocationsFileError, read_locations_file
 from ureport.models import Location, Role, User, UserDistrict
 from ureport.polls import save_places
 from ureport.web import i18n
-from ureport.web.admin.common import begin, render, see_other, text, values
+from ureport.web.admin.common import acting_admin, begin, render, see_other, text, values
 from ureport.web.i18n import _, defer_
 
 MAX_LOCATIONS_FILE = 20 * 1024 * 1024  # district boundaries in GeoJSON can be a few megabytes
@@ -65,7 +65,12 @@ async def add(request: Request) -> Response:
         return await _users_page(request, problem=problem, form=fields)
     try:
         user, _places = await accounts.add_user(
-            fields["email"], Role(fields["role"]), password, districts, language=fields["language"] or None
+            fields["email"],
+            Role(fields["role"]),
+            password,
+            districts,
+            language=fields["language"] or None,
+            actor=acting_admin(request),
         )
     except accounts.AccountError as exc:  # what the checks above do not foresee, in the CLI's words
         return await _users_page(request, problem=str(exc), form=fields)
@@ -99,19 +104,20 @@ async def _target(request: Request) -> User:
         raise HTTPException(404, defer_("There is no such account."))
     me: User | None = getattr(request.state, "user", None)
     if me is not None and me.id == user.id:  # an admin cannot lock themselves out by mistake
-        raise HTTPException(409, "you cannot disable or remove your own account")
+        raise HTTPException(409, defer_("You cannot disable or remove your own account."))
     return user
 
 
 async def set_active(request: Request) -> Response:
     user = await _target(request)
-    await accounts.set_active(user.email, text(await request.form(), "active") == "1")
+    active = text(await request.form(), "active") == "1"
+    await accounts.set_active(user.email, active, actor=acting_admin(request))
     return see_other("/admin/users")
 
 
 async def remove(request: Request) -> Response:
     user = await _target(request)
-    await accounts.remove_user(user.email)
+    await accounts.remove_user(user.email, actor=acting_admin(request))
     return see_other("/admin/users")
 
 
