@@ -14,11 +14,11 @@ Two stages, repeated until both are satisfied:
    passes through published numbers of the lowest tier (see tier()), and those are hidden; then stage 1
    runs again.
 
-Certificates are found by an integer program (HiGHS, through scipy), each one moving as many unproven
-numbers as it can. The solver is bounded; when it gives up, more is hidden, never less: in the end every
-non-zero number may be hidden, and then adding one more answer like any real one is a certificate for
-every hidden number it counts in. So the result is always safe; only how much is hidden depends on the
-bounds.
+Certificates are found by ureport.aggregates.certificates: a short depth-first search, then an integer
+program (HiGHS, through scipy) moving as many unproven numbers as it can. Both are bounded; when they
+give up, more is hidden, never less: in the end every non-zero number may be hidden, and then adding
+one more answer like any real one is a certificate for every hidden number it counts in. So the result
+is always safe; only how much is hidden depends on the bounds.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def joint_hidden(model: Model, k: int) -> set[Key]:
         if stuck is None:
             return hidden
         more = _opening(certificates, model, hidden, stuck) - hidden
-        if not more:
+        if not more and stuck not in certificates.certified:
             return hidden  # every non-zero number is hidden: safe, see the module's docstring
         hidden |= more
 
@@ -138,9 +138,12 @@ def _opening(certificates: Certificates, model: Model, hidden: set[Key], stuck: 
             return values[key] if key in published and values[key] > 0 and tier(key) <= top else None
 
         move = certificates.cheapest(stuck, price)
-        added = set() if move is None else {key for key in move if key not in hidden}
-        if added:
-            return added
+        if move is None:
+            continue
+        added = {key for key in move if key not in hidden}
+        if not added:  # a certificate after all, which the proof's bounded search missed
+            certificates.certified |= move.keys()
+        return added
     added = {key for key in certificates.neighbours(stuck) if key in published and key not in hidden}
     return {key for key in added if values[key] > 0} or {key for key in published if values[key] > 0}
 
