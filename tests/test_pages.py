@@ -218,3 +218,17 @@ async def test_errors_for_machines_stay_plain_text(settings: Settings, fake_gate
         assert json.status_code == 404 and json.headers["content-type"].startswith("text/plain")
         callback = await app.client.get("/channels/africastalking/sms")
         assert callback.status_code == 405 and callback.headers["content-type"].startswith("text/plain")
+
+
+def test_a_group_nobody_is_in_is_one_line_not_bars_of_zeros() -> None:
+    from ureport.web import charts, views
+
+    table = {
+        "cells": [[3, 7], [0, 0]],
+        "row_totals": [10, 0],
+        "row_percentages": [[30.0, 70.0], [None, None]],
+    }
+    groups = [views._group(table, i, label, ["Yes", "No"]) for i, label in enumerate(["15-19", "35+"])]
+    assert [len(g.bars) for g in groups] == [2, 0] and groups[1].note == "No answers"
+    svg = charts.bar_chart(groups, title="Safe?", chart_id="q")
+    assert ">No answers</text>" in svg and "35+: No answers" in svg  # drawn, and in the text alternative

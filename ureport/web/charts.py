@@ -32,6 +32,7 @@ class Bar:
 class Group:
     label: str  # empty for the single overall group
     bars: tuple[Bar, ...]
+    note: str = ""  # said instead of bars, e.g. that nobody in the group answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,9 @@ def bar_chart(groups: Sequence[Group], *, title: str, chart_id: str, rtl: bool =
         if group.label:
             parts.append(_text(_x(0, rtl), top + 14, group.label, rtl, ' class="group"'))
             top += 20
+        if group.note and not group.bars:
+            parts.append(_text(_x(0, rtl), top + LABEL_HEIGHT - 4, group.note, rtl, ' class="note"'))
+            top += LABEL_HEIGHT + 4
         for bar in group.bars:
             parts.extend(_bar_row(bar, top, rtl))
             top += ROW_HEIGHT
@@ -82,6 +86,8 @@ def bar_chart(groups: Sequence[Group], *, title: str, chart_id: str, rtl: bool =
         for group in groups
         for bar in group.bars
     )
+    notes = "; ".join(f"{group.label}: {group.note}" for group in groups if group.note and not group.bars)
+    summary = "; ".join(part for part in (summary, notes) if part)
     height = max(top, ROW_HEIGHT)
     return _svg(parts, title=title, chart_id=chart_id, width=WIDTH, height=height, desc=summary, rtl=rtl)
 

@@ -106,6 +106,13 @@ def table_view(
     return TableView(caption, row_header, tuple(columns), tuple(body))
 
 
+def _group(table: Mapping[str, Any], row: int, label: str, columns: Sequence[str]) -> charts.Group:
+    """A group's bars; a group nobody is in (a published zero, say age 35+) is one line, not zero bars."""
+    if table["row_totals"][row] == 0:
+        return charts.Group(label, (), note=_("No answers"))
+    return charts.Group(label, _share_bars(table, row, columns))
+
+
 def _share_bars(table: Mapping[str, Any], row: int, columns: Sequence[str]) -> tuple[charts.Bar, ...]:
     shares = table["row_percentages"][row]
     cells = table["cells"][row]
@@ -181,7 +188,7 @@ def question_view(
         district_map = map_view(question, table, rows, columns, chart_id=chart_id, rtl=rtl, maps=context)
     else:
         labels = [""] if dimension == "all" else rows
-        groups = [charts.Group(labels[i], _share_bars(table, i, columns)) for i in range(len(rows))]
+        groups = [_group(table, i, labels[i], columns) for i in range(len(rows))]
         chart = charts.bar_chart(groups, title=text, chart_id=chart_id, rtl=rtl)
     view = table_view(
         table, caption=tab_caption(tab), row_header=group_label(dimension), columns=columns, rows=rows
