@@ -16,7 +16,7 @@ from ureport.channels.ussd.texts import TEXTS, text
 from ureport.clock import utcnow
 from ureport.models import Contact, ContactStatus
 from ureport.settings import Settings
-from ureport.web.i18n import LANGUAGES
+from ureport.i18n import LANGUAGES
 from ureport.workspace import Workspace
 
 BUDGETS = (160, 182)  # Kenyan menus hold 160 (Safaricom) to 184 characters (Airtel)

@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ureport.accounts import AccountError, add_user, remove_user, set_active, set_password, user_rows
+from ureport.i18n import LANGUAGES
 from ureport.models import Role
 from ureport.settings import Settings
-from ureport.web.i18n import LANGUAGES
 
 RunDb = Callable[[Settings, Callable[[], Awaitable[Any]]], Any]
 

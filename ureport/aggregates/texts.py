@@ -8,7 +8,7 @@ language without a catalog gets English, as the web pages and USSD screens do.
 
 from __future__ import annotations
 
-from ureport.web.i18n import LANGUAGES, translations
+from ureport.i18n import LANGUAGES, translations
 
 CONTEXT = "brief"
 

@@ -1,50 +1,25 @@
-"""Languages of the web pages: Babel catalogs compiled in memory, negotiation, locale-aware numbers."""
+"""Languages of the web pages: negotiation, the page's language, locale-aware numbers and dates (the
+catalogs themselves are ureport.i18n's, shared with USSD and the exports)."""
 
 from __future__ import annotations
 
 import contextvars
-import functools
-import gettext
-import io
-import logging
 from collections.abc import Mapping
 from datetime import date, datetime
-from importlib import resources
 
 from babel import Locale
 from babel.dates import format_date
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from starlette.requests import Request
 
-log = logging.getLogger(__name__)
+from ureport.i18n import DEFAULT as DEFAULT
+from ureport.i18n import LANGUAGES as LANGUAGES
+from ureport.i18n import LOCALES as LOCALES
+from ureport.i18n import translations as translations
 
-LANGUAGES = ("en", "fr", "sw", "ar")
-DEFAULT = "en"
 COOKIE = "lang"
-# The catalogs ship inside the package (ureport/locales, package data), so that an installed wheel has
-# them as a source checkout does; `locales` at the top of the tree is a link to them.
-LOCALES = resources.files("ureport") / "locales"
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("ureport_lang", default=DEFAULT)
-
-
-@functools.cache
-def translations(lang: str) -> gettext.NullTranslations:
-    """The language's catalog, compiled from its .po in memory: .mo files are build products that a
-    clean clone lacks, and compiling a few hundred messages takes milliseconds, once per process."""
-    po = LOCALES / lang / "LC_MESSAGES" / "messages.po"
-    if lang == DEFAULT or not po.is_file():
-        if lang != DEFAULT:
-            log.warning("no catalog for %s at %s: pages stay in English", lang, po)
-        return gettext.NullTranslations()
-    with po.open("rb") as handle:
-        catalog = read_po(handle, locale=lang)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
 
 
 def use(lang: str) -> None:

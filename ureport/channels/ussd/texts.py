@@ -8,7 +8,7 @@ catalog gets English, as the web pages do.
 
 from __future__ import annotations
 
-from ureport.web.i18n import LANGUAGES, translations
+from ureport.i18n import LANGUAGES, translations
 
 CONTEXT = "ussd"
 
