@@ -14,9 +14,9 @@ from ureport.channels.ussd.menus import Hop, Menus
 from ureport.channels.ussd.screens import Deck, cost, layout, render
 from ureport.channels.ussd.texts import TEXTS, text
 from ureport.clock import utcnow
+from ureport.i18n import LANGUAGES
 from ureport.models import Contact, ContactStatus
 from ureport.settings import Settings
-from ureport.i18n import LANGUAGES
 from ureport.workspace import Workspace
 
 BUDGETS = (160, 182)  # Kenyan menus hold 160 (Safaricom) to 184 characters (Airtel)

@@ -73,6 +73,13 @@ def test_yes_no(text: str, expected: int | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"), [("نعم", 0), ("ايوه", 0), ("لا شكرا", 1), ("1", 0), ("ربما", None)]
+)
+def test_yes_no_in_an_arabic_poll(text: str, expected: int | None) -> None:
+    assert match_choice(text, [category.phrases(("ar",)) for category in YES_NO_CATEGORIES]) == expected
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("kila mara", 0),

@@ -211,17 +211,18 @@ def _cat(cid: str, label: Texts, synonyms: Mapping[str, tuple[str, ...]]) -> Cat
 YES_NO_CATEGORIES = (
     _cat(
         "yes",
-        {"en": "Yes", "sw": "Ndiyo", "fr": "Oui"},
+        {"en": "Yes", "sw": "Ndiyo", "fr": "Oui", "ar": "نعم"},
         {
             "en": ("yes", "y", "yeah", "yep", "ok", "sure"),
             "sw": ("ndiyo", "ndio", "naam"),
             "fr": ("oui", "o", "ouais"),
+            "ar": ("نعم", "ايوه", "أيوه", "اي"),
         },
     ),
     _cat(
         "no",
-        {"en": "No", "sw": "Hapana", "fr": "Non"},
-        {"en": ("no", "n", "nope"), "sw": ("hapana", "la"), "fr": ("non",)},
+        {"en": "No", "sw": "Hapana", "fr": "Non", "ar": "لا"},
+        {"en": ("no", "n", "nope"), "sw": ("hapana", "la"), "fr": ("non",), "ar": ("لا", "كلا")},
     ),
 )
 
@@ -231,30 +232,36 @@ DEFAULT_HINTS: Mapping[QuestionType, Texts] = {
         "en": "Please reply with the number of your answer.",
         "sw": "Tafadhali jibu kwa namba ya jibu lako.",
         "fr": "Merci de répondre avec le numéro de ta réponse.",
+        "ar": "يرجى الرد برقم إجابتك.",
     },
     QuestionType.YES_NO: {
         "en": "Please reply 1 for Yes or 2 for No.",
         "sw": "Tafadhali jibu 1 kwa Ndiyo au 2 kwa Hapana.",
         "fr": "Merci de répondre 1 pour Oui ou 2 pour Non.",
+        "ar": "يرجى الرد بـ 1 لنعم أو 2 للا.",
     },
     QuestionType.NUMBER: {
         "en": "Please reply with a number between {min} and {max}.",
         "sw": "Tafadhali jibu kwa namba kati ya {min} na {max}.",
         "fr": "Merci de répondre avec un nombre entre {min} et {max}.",
+        "ar": "يرجى الرد برقم بين {min} و{max}.",
     },
     QuestionType.BIRTH_YEAR: {
         "en": "Please reply with your year of birth, e.g. 2008, or your age.",
         "sw": "Tafadhali jibu kwa mwaka uliozaliwa, mfano 2008, au umri wako.",
         "fr": "Merci de répondre avec ton année de naissance, par ex. 2008, ou ton âge.",
+        "ar": "يرجى الرد بسنة ميلادك، مثلاً 2008، أو بعمرك.",
     },
     QuestionType.TEXT: {
         "en": "Please reply with a few words.",
         "sw": "Tafadhali jibu kwa maneno machache.",
         "fr": "Merci de répondre en quelques mots.",
+        "ar": "يرجى الرد ببضع كلمات.",
     },
     QuestionType.LOCATION: {
         "en": "We could not find that place. Please check the spelling and reply again.",
         "sw": "Hatukupata mahali hapo. Tafadhali angalia tahajia kisha ujibu tena.",
         "fr": "Nous n'avons pas trouvé ce lieu. Vérifie l'orthographe et réponds encore.",
+        "ar": "لم نجد هذا المكان. يرجى التحقق من الكتابة والرد مرة أخرى.",
     },
 }
