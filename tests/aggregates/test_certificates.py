@@ -103,3 +103,18 @@ def test_no_certificate_when_a_hidden_number_is_alone_in_its_sums() -> None:
     found = Certificates(model)
     assert found.quick(start, lambda e: 0 if e == start else None) is None
     assert found.prove({start}, start, {start}) is None
+
+
+def test_a_solution_is_used_only_if_it_holds_in_integers() -> None:
+    import numpy as np
+    from scipy import sparse
+
+    from ureport.aggregates.certificates import _exact
+
+    sums = sparse.csr_array(np.array([[-1, 1, 1, 0], [0, 0, 1, -1]]))  # a = b + c, c = d
+    down = np.array([1.0, 1.0, 0.0, 1.0])  # c is a hidden 1: it may only grow
+    assert _exact(sums, np.array([1, 0, 1, 1]), down, 0)
+    assert not _exact(sums, np.array([1, 0, 0, 0]), down, 0)  # breaks a = b + c
+    assert not _exact(sums, np.array([0, -1, 1, 1]), down, 0)  # does not move the number to prove
+    assert not _exact(sums, np.array([-1, 0, -1, -1]), down, 0)  # takes the hidden 1 to 0
+    assert not _exact(sums, np.array([2, 0, 2, 2]), down, 0)  # more than one step

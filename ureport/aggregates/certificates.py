@@ -156,12 +156,21 @@ class Certificates:
             if found.x is None:
                 continue
             delta = np.rint(found.x[:n] - found.x[n:]).astype(int)
+            if not _exact(sums, delta, down, i):
+                continue  # the solver's tolerance let something through: no certificate, more is hidden
             change = {self.keys[columns[j]]: int(delta[j]) for j in np.flatnonzero(delta)}
             if best is None or found.fun < best[0]:
                 best = (found.fun, change)
             if first or found.fun <= 0:
                 break
         return None if best is None else best[1]
+
+
+def _exact(sums: sparse.csr_array, delta: np.ndarray, down: np.ndarray, start: int) -> bool:
+    """The solver works in floating point with tolerances: a change is used only if, in integers, it
+    moves `start`, keeps every sum exactly and moves each entry by at most 1, down only where it may."""
+    within = bool(np.all((delta <= 1) & (delta >= -down.astype(int))))
+    return within and delta[start] != 0 and not np.any(sums @ delta)
 
 
 class _Search:
