@@ -143,6 +143,14 @@ def test_demo_serves_the_simulator_with_no_configuration(tmp_path: Path) -> None
                 assert "Karibu U-Report!" in page.text
                 page = client.post("/simulator", data={"phone": "+254711000700", "text": "2008"})
                 assert "Jinsia yako ni ipi?" in page.text
+                # A populated dashboard, computed at start: every question's national results shown.
+                log = tmp_path / "demo.log"
+                wait_until(lambda: "results of 1 public polls computed" in log.read_text(), what="warm-up")
+                results = client.get("/polls/safe-streets/results.json").json()
+                overall = {q["key"]: q["tables"]["all"] for q in results["questions"]}
+                assert overall["after_dark"]["total"] == 400  # the demo's synthetic young people
+                assert None not in overall["after_dark"]["cells"][0]
+                assert all(t["total"] for t in overall.values()), overall
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=20)
