@@ -232,3 +232,29 @@ def test_a_group_nobody_is_in_is_one_line_not_bars_of_zeros() -> None:
     assert [len(g.bars) for g in groups] == [2, 0] and groups[1].note == "No answers"
     svg = charts.bar_chart(groups, title="Safe?", chart_id="q")
     assert ">No answers</text>" in svg and "35+: No answers" in svg  # drawn, and in the text alternative
+
+
+@pytest.mark.anyio
+async def test_any_error_status_gets_a_page() -> None:
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+    from starlette.routing import Route
+
+    from ureport.app import http_error
+
+    async def fail(request: Request) -> None:
+        raise HTTPException(int(request.path_params["status"]))
+
+    app = Starlette(routes=[Route("/{status}", fail)], exception_handlers={HTTPException: http_error})
+    app.state.demo_gateway = None
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        for status, title in [
+            (429, "This request could not be understood"),
+            (499, "This request could not be understood"),  # no standard phrase
+            (503, "Something went wrong"),
+        ]:
+            response = await client.get(f"/{status}")
+            assert response.status_code == status and f"<h1>{title}</h1>" in response.text

@@ -118,8 +118,12 @@ def error_page(
     """An HTTP error as a page in the reader's language: a title for the status, and the detail when it
     is one of ours (marked with defer_ where raised), else a plain sentence for the status."""
     lang = begin(request)
-    title = i18n.gettext_(_ERROR_TITLES.get(status, _ERROR_TITLES[500]))
-    if detail != HTTPStatus(status).phrase:
+    title = i18n.gettext_(_ERROR_TITLES.get(status, _ERROR_TITLES[400 if status < 500 else 500]))
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:  # a status outside the standard list has no phrase to tell apart
+        phrase = ""
+    if detail != phrase:
         message = i18n.gettext_(detail)
     else:
         message = _("There is nothing at this address.") if status == 404 else ""
