@@ -55,33 +55,37 @@ def tier(key: Key) -> int:
     return 1 if len(group) == 1 and category not in (ASKED, NOT_ANSWERED) else 0
 
 
-def _views(model: Model) -> tuple[list[tuple[list[Key], Table]], dict[Key, list[int]]]:
-    views: list[tuple[list[Key], Table]] = []
+View = tuple[list[Key], Table, list[int]]  # a view's entries, its exact table, each entry's tier
+
+
+def _views(model: Model) -> tuple[list[View], dict[Key, list[int]]]:
+    views: list[View] = []
     for layout in model.views:
         table = view_table(model, layout)
         if table is not None:
-            views.append((layout.keys(), table))
+            keys = layout.keys()
+            views.append((keys, table, [tier(key) for key in keys]))
     index: dict[Key, list[int]] = {}
-    for i, (keys, _) in enumerate(views):
+    for i, (keys, _, _) in enumerate(views):
         for key in dict.fromkeys(keys):
             index.setdefault(key, []).append(i)
     return views, index
 
 
 def _fixed_point(
-    views: list[tuple[list[Key], Table]], index: dict[Key, list[int]], hidden: set[Key], published: set[Key]
+    views: list[View], index: dict[Key, list[int]], hidden: set[Key], published: set[Key]
 ) -> None:
     """Protect every view, re-protecting the views of each newly hidden number, until nothing changes."""
-    queue = deque(i for i, (keys, _) in enumerate(views) if any(k in hidden for k in keys))
+    queue = deque(i for i, (keys, _, _) in enumerate(views) if any(k in hidden for k in keys))
     queued = set(queue)
     proven: dict[int, set[int]] = {}  # view -> positions already proven safe in it
     while queue:
         i = queue.popleft()
         queued.discard(i)
-        keys, table = views[i]
+        keys, table, tiers = views[i]
         forced = {pos for pos, key in enumerate(keys) if key in hidden}
         free = {pos for pos in forced if keys[pos] not in published}
-        chosen = protect(table, forced, free, proven.setdefault(i, set()), [tier(key) for key in keys])
+        chosen = protect(table, forced, free, proven.setdefault(i, set()), tiers)
         new = sorted({keys[pos] for pos in chosen} - hidden)
         for key in new:
             hidden.add(key)
@@ -91,11 +95,16 @@ def _fixed_point(
                     queue.append(j)
 
 
+def primary(model: Model, k: int) -> set[Key]:
+    """Hidden before any complement: published numbers 0 < n < k, and every non-zero unpublished one
+    (an unknown group that holds people: unseen, so free to take other values)."""
+    hidden = {key for key in model.published if 0 < model.values[key] < k}
+    return hidden | {key for key, v in model.values.items() if key not in model.published and v != 0}
+
+
 def joint_hidden(model: Model, k: int) -> set[Key]:
     """The entries to hide: primary ones, then complements until every hidden number is proven safe."""
-    values = model.values
-    hidden = {key for key in model.published if 0 < values[key] < k}
-    hidden |= {key for key, v in values.items() if key not in model.published and v != 0}
+    hidden = primary(model, k)
     views, index = _views(model)
     certificates = Certificates(model)
     while True:
