@@ -7,6 +7,10 @@ and poll slugs only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from ureport.clock import utcnow
@@ -44,6 +48,22 @@ async def record(
         detail=detail[:500],
         using_db=conn,
     )
+
+
+async def poll_loaded(actor: str | None, slug: str, version: str, *, activated: bool) -> None:
+    """A poll file loaded (from the admin page or `ureport polls load`)."""
+    await record(actor, "poll.load", slug, f"version {version}" + (", activated" if activated else ""))
+
+
+async def poll_started(
+    actor: str | None, slug: str, people: int, cohort: Mapping[str, Any], at: datetime | None = None
+) -> None:
+    """A poll started for a group now, or scheduled to start `at` (from the admin page or the CLI)."""
+    group = f"{people} people; {dict(cohort)}"
+    if at is None:
+        await record(actor, "poll.start", slug, group)
+    else:
+        await record(actor, "poll.schedule", slug, f"at {at.isoformat()}; {group}")
 
 
 async def recent(limit: int = 50) -> list[StaffAction]:

@@ -58,8 +58,7 @@ def cmd_polls_load(args: argparse.Namespace, settings: Settings) -> int:
 
     async def load() -> Poll:
         poll = await save_flow(flow, activate=args.activate)
-        detail = f"version {poll.version}" + (", activated" if args.activate else "")
-        await audit.record(None, "poll.load", poll.slug, detail)
+        await audit.poll_loaded(None, poll.slug, poll.version, activated=args.activate)
         return poll
 
     poll = _run_db(settings, load)

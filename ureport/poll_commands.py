@@ -79,18 +79,15 @@ async def start(args: argparse.Namespace, settings: Settings) -> str:
     if args.at:
         timetable["start_at"] = _when(args.at)
     await Poll.filter(id=poll.id).update(**timetable)
-    group = f"{count} people; {cohort.to_json()}"
     if args.at:
-        await audit.record(
-            None, "poll.schedule", args.slug, f"at {timetable['start_at'].isoformat()}; {group}"
-        )
+        await audit.poll_started(None, args.slug, count, cohort.to_json(), at=timetable["start_at"])
         return f"{args.slug} starts at {timetable['start_at'].isoformat()} for {count} contacts (so far)"
     broadcaster = Broadcaster(Catalog(), settings.keyring(), settings.default_region)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn())
     with Progress(*columns, TimeRemainingColumn(), disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task(f"starting {args.slug}", total=count)
         started = await broadcaster.start(args.slug, cohort, on_batch=lambda n: progress.advance(task, n))
-    await audit.record(None, "poll.start", args.slug, f"{started} people; {cohort.to_json()}")
+    await audit.poll_started(None, args.slug, started, cohort.to_json())
     return f"started {args.slug} for {started} contacts; their messages are queued"
 
 

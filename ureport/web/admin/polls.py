@@ -133,8 +133,7 @@ async def upload(request: Request) -> Response:
         return await _index_page(request, error=exc)
     activate = text(await request.form(), "activate") == "1"
     poll = await save_flow(flow, activate=activate)
-    detail = f"version {poll.version}" + (", activated" if activate else "")
-    await audit.record(acting_admin(request), "poll.load", poll.slug, detail)
+    await audit.poll_loaded(acting_admin(request), poll.slug, poll.version, activated=activate)
     return see_other(f"/admin/polls/{poll.slug}?loaded=1")
 
 

@@ -141,13 +141,8 @@ async def _start(
     if background:
         timetable["start_at"] = utcnow()
     await Poll.filter(id=poll.id).update(**timetable)
-    actor, group = acting_admin(request), f"{count} people; {cohort.to_json()}"
-    if "start_at" in timetable and not background:
-        await audit.record(
-            actor, "poll.schedule", poll.slug, f"at {timetable['start_at'].isoformat()}; {group}"
-        )
-    else:
-        await audit.record(actor, "poll.start", poll.slug, group)
+    scheduled = timetable["start_at"] if "start_at" in timetable and not background else None
+    await audit.poll_started(acting_admin(request), poll.slug, count, cohort.to_json(), at=scheduled)
     state = request.app.state
     if background:
         if state.machinery.scheduler is not None:  # else a `ureport worker`'s scheduler, within a minute
