@@ -1,6 +1,6 @@
 """The real server in its own processes on 127.0.0.1: a message answered 200 survives a crash before
-processing; two web processes and a separate sender on PostgreSQL carry a whole conversation whose
-hops alternate between them; the demo runs with no configuration at all."""
+processing; two web processes and a separate sender (on SQLite as on PostgreSQL) carry a whole
+conversation whose hops alternate between them; the demo runs with no configuration at all."""
 
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.conftest import PG_URL
 from tests.harness import sms_form
 from tests.processes import environment, free_port, healthy, kill, start, wait_until
 from tests.transcripts import parse
@@ -91,9 +89,6 @@ async def _outbox(url: str) -> tuple[int, int]:
         await db.close()
 
 
-@pytest.mark.skipif(
-    not PG_URL, reason="several web processes and a separate sender need PostgreSQL (SQLite has one writer)"
-)
 def test_two_web_processes_and_a_sender_carry_a_conversation_hop_by_hop(
     settings: Settings, fake_gateway: FakeGateway, tmp_path: Path
 ) -> None:

@@ -11,10 +11,15 @@ from typing import Any, TypeVar
 
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.connection import connections
 from tortoise.fields import DatetimeField
 from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from ureport.sqlite_backend import LockingSqliteClient
 
 M = TypeVar("M", bound=Model)
 
@@ -36,10 +41,20 @@ def _ensure_directory(url: str) -> None:
         Path(url.removeprefix("sqlite://").split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
 
 
+def connection_config(url: str) -> str | dict[str, Any]:
+    """PostgreSQL by URL; SQLite through our client (ureport.sqlite_backend), which lets several
+    processes write one file: transactions begin IMMEDIATE under a lock that wakes waiters at once."""
+    if not is_sqlite(url):
+        return url
+    config = expand_db_url(database_url(url))
+    config["engine"] = "ureport.sqlite_backend"
+    return config
+
+
 def tortoise_config(url: str) -> dict[str, Any]:
     """The one Tortoise config every entry point (server, CLI, tests) uses."""
     return {
-        "connections": {"default": database_url(url)},
+        "connections": {"default": connection_config(url)},
         "apps": {
             "models": {
                 "models": ["ureport.models"],
@@ -122,6 +137,20 @@ async def update_in(
     await conn.execute_query(sql, params + [pk.to_db_value(i, model) for i in ids])
 
 
+async def insert_rows_atomically(
+    model: type[Model], rows: Sequence[Mapping[str, Any]], *, ignore_conflicts: bool = False
+) -> None:
+    """insert_rows() in a transaction of its own; on SQLite in one trip to the database thread
+    (ureport.sqlite_backend.write_batch), so the writer lock is held only while the rows are written."""
+    conn = connections.get("default")
+    if isinstance(conn, LockingSqliteClient):
+        sql, values = insert_statement(model, rows, "sqlite", ignore_conflicts=ignore_conflicts)
+        await conn.write_batch([(sql, values)])
+        return
+    async with in_transaction() as tx:
+        await insert_rows(model, rows, tx, ignore_conflicts=ignore_conflicts)
+
+
 async def insert_rows(
     model: type[Model],
     rows: Sequence[Mapping[str, Any]],
@@ -139,17 +168,25 @@ async def insert_rows(
     """
     if not rows:
         return
+    sql, values = insert_statement(model, rows, conn.capabilities.dialect, ignore_conflicts=ignore_conflicts)
+    await conn.execute_many(sql, values)
+
+
+def insert_statement(
+    model: type[Model], rows: Sequence[Mapping[str, Any]], dialect: str, *, ignore_conflicts: bool
+) -> tuple[str, list[list[Any]]]:
+    """The prepared INSERT of insert_rows() and each row's values, converted as the ORM would."""
     meta = model._meta
     names = list(rows[0])
     columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
-    postgres = conn.capabilities.dialect == "postgres"
+    postgres = dialect == "postgres"
     marks = ", ".join(f"${i}" if postgres else "?" for i in range(1, len(names) + 1))
     sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({marks})'  # noqa: S608
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
     fields = [meta.fields_map[name] for name in names]
     values = [[f.to_db_value(row[n], model) for f, n in zip(fields, names, strict=True)] for row in rows]
-    await conn.execute_many(sql, values)
+    return sql, values
 
 
 async def fetch_partial(query: QuerySet[M], fields: Sequence[str]) -> list[M]:

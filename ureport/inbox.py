@@ -8,10 +8,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tortoise.transactions import in_transaction
-
 from ureport.background import Loop, Task
-from ureport.db import fetch_partial, insert_rows
+from ureport.db import fetch_partial, insert_rows_atomically
 from ureport.models import InboundMessage, InboxStatus
 
 log = logging.getLogger(__name__)
@@ -60,8 +58,7 @@ class GroupCommitter(Task):
 
     async def _commit(self, group: list[_Pending]) -> None:
         try:
-            async with in_transaction() as conn:
-                await insert_rows(InboundMessage, [p.row for p in group], conn, ignore_conflicts=True)
+            await insert_rows_atomically(InboundMessage, [p.row for p in group], ignore_conflicts=True)
         except Exception as exc:  # a failed commit must fail every caller, never hang them
             log.exception("inbox commit failed for %d messages", len(group))
             for pending in group:
@@ -81,9 +78,13 @@ class InboxProcessor(Loop):
     name = "inbox-processor"
 
     def __init__(
-        self, handle: Callable[[list[InboundMessage]], Awaitable[None]], *, batch: int = 500
+        self,
+        handle: Callable[[list[InboundMessage]], Awaitable[None]],
+        *,
+        batch: int = 500,
+        idle_seconds: float = 1.0,
     ) -> None:
-        super().__init__()
+        super().__init__(idle_seconds=idle_seconds)
         self._handle = handle
         self._batch = batch
 

@@ -23,6 +23,8 @@ from ureport.settings import Settings
 
 log = logging.getLogger(__name__)
 
+WORKER_INBOX_POLL = 0.05  # seconds: a worker's own writer never wakes it, so it looks this often
+
 
 def default_gateway(settings: Settings) -> SmsGateway | None:
     """The Africa's Talking gateway when credentials are set; None disables sending (replies stay queued)."""
@@ -48,7 +50,16 @@ class Machinery:
     scheduler: Scheduler | None = None  # scheduled poll starts, closing times, reminders
 
     @classmethod
-    async def build(cls, settings: Settings, keyring: Keyring, gateway: SmsGateway | None) -> Machinery:
+    async def build(
+        cls,
+        settings: Settings,
+        keyring: Keyring,
+        gateway: SmsGateway | None,
+        *,
+        inbox_poll: float = 1.0,
+    ) -> Machinery:
+        """`inbox_poll`: seconds between looks at the inbox when nothing wakes the processor (the
+        writer in the same process does; rows written by another process are only seen by looking)."""
         await ensure_registration()
         catalog = Catalog()
         await catalog.refresh()
@@ -68,7 +79,7 @@ class Machinery:
         handler = InboundHandler(
             catalog, keyring, region=settings.default_region, on_queued=sender.wake if sender else None
         )
-        processor = InboxProcessor(handler)
+        processor = InboxProcessor(handler, idle_seconds=inbox_poll)
         broadcaster = Broadcaster(catalog, keyring, settings.default_region)
         writer = GroupCommitter(on_commit=processor.wake)
         return cls(catalog, writer, processor, sender, scheduler=Scheduler(broadcaster))
@@ -95,7 +106,8 @@ async def run_worker(settings: Settings) -> None:
     if gateway is None:
         log.warning("no Africa's Talking credentials: replies are queued but not sent")
     await db.init(settings.db_url)
-    machinery = await Machinery.build(settings, keyring, gateway)
+    # Callbacks are accepted by web processes: every reply waits for the next look at the inbox.
+    machinery = await Machinery.build(settings, keyring, gateway, inbox_poll=WORKER_INBOX_POLL)
     machinery.start()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

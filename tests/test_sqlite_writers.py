@@ -1,0 +1,154 @@
+"""Several processes writing one SQLite file (`ureport serve` beside `ureport worker`, or a CLI command
+beside the server): transactions that read and then write never fail with "database is locked", and a
+cancelled wait for the writer lock never leaves it held (ureport.sqlite_backend)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from tortoise.connection import connections
+from tortoise.transactions import in_transaction
+
+from tests.conftest import PG_URL
+from ureport import db
+from ureport.sqlite_backend import LockingSqliteClient, WriterLock
+
+pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's writer lock; PostgreSQL locks rows")
+
+ROUNDS = 400
+# Each round reads, then writes, in one transaction: with a deferred BEGIN, a commit by the other process
+# between the read and the write made the write fail at once (SQLITE_BUSY_SNAPSHOT, no busy wait).
+WRITER = """
+import asyncio, os, sys, time
+from tortoise.connection import connections
+from tortoise.transactions import in_transaction
+from ureport import db
+
+async def main(url: str, who: str, rounds: int, go: str) -> None:
+    await db.init(url)
+    try:
+        await connections.get("default").execute_query("SELECT 1")  # connected before the start
+        open(go + "." + who, "w").close()
+        while not os.path.exists(go):  # both start together
+            time.sleep(0.005)
+        for n in range(rounds):
+            async with in_transaction() as conn:
+                _, rows = await conn.execute_query("SELECT count(*) FROM tally")
+                await conn.execute_query("INSERT INTO tally (who, seen) VALUES (?, ?)", [who, rows[0][0]])
+    finally:
+        await db.close()
+
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]))
+"""
+
+
+async def _create_tally(url: str) -> None:
+    await db.init(url)
+    try:
+        conn = connections.get("default")
+        await conn.execute_script("CREATE TABLE IF NOT EXISTS tally (who TEXT, seen INTEGER)")
+    finally:
+        await db.close()
+
+
+async def _tally(url: str) -> list[tuple[str, int]]:
+    await db.init(url)
+    try:
+        _, rows = await connections.get("default").execute_query("SELECT who, seen FROM tally")
+        return [(row[0], row[1]) for row in rows]
+    finally:
+        await db.close()
+
+
+def test_two_processes_reading_then_writing_never_fail(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path}/shared.sqlite3"
+    asyncio.run(_create_tally(url))
+    script = tmp_path / "writer.py"
+    script.write_text(textwrap.dedent(WRITER))
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), url, who, str(ROUNDS), str(go)], stderr=subprocess.PIPE, text=True
+        )
+        for who in ("a", "b")
+    ]
+    for _ in range(3000):
+        started = zip("ab", procs, strict=True)
+        if all(Path(f"{go}.{who}").exists() or p.poll() is not None for who, p in started):
+            break
+        time.sleep(0.01)
+    go.touch()
+    errors = [proc.communicate(timeout=120)[1] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], errors
+    rows = asyncio.run(_tally(url))
+    assert len(rows) == 2 * ROUNDS
+    # Serialised for real: every transaction saw exactly the rows committed before it.
+    assert sorted(seen for _, seen in rows) == list(range(2 * ROUNDS))
+
+
+@pytest.mark.anyio
+async def test_transactions_begin_immediate_and_let_go_of_the_lock(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path}/one.sqlite3"
+    await db.init(url)
+    try:
+        client = connections.get("default")
+        assert isinstance(client, LockingSqliteClient)
+        other = WriterLock(str(tmp_path / "one.sqlite3"))  # another process's view of the lock
+        try:
+            async with in_transaction() as conn:
+                await conn.execute_query("SELECT 1")
+                # Held from BEGIN, before any write: another writer must wait.
+                assert not _try_lock(other)
+            assert _try_lock(other)  # released at commit
+            other.release()
+            with pytest.raises(RuntimeError):
+                async with in_transaction() as conn:
+                    await conn.execute_query("SELECT 1")
+                    raise RuntimeError("rolled back")
+            assert _try_lock(other)  # released at rollback
+            other.release()
+        finally:
+            other.close()
+    finally:
+        await db.close()
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_wait_gives_the_lock_back_once_it_comes(tmp_path: Path) -> None:
+    path = str(tmp_path / "db.sqlite3")
+    holder, waiter, probe = WriterLock(path), WriterLock(path), WriterLock(path)
+    try:
+        await holder.acquire()
+        waiting = asyncio.create_task(waiter.acquire())
+        await asyncio.sleep(0.1)  # blocked in its thread
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        holder.release()  # the waiter's thread now gets the lock, and must hand it back
+        for _ in range(100):
+            if _try_lock(probe):
+                break
+            await asyncio.sleep(0.02)
+        else:
+            pytest.fail("the lock stayed held after its waiter was cancelled")
+        probe.release()
+    finally:
+        for lock in (holder, waiter, probe):
+            lock.close()
+
+
+def _try_lock(lock: WriterLock) -> bool:
+    import fcntl
+
+    assert lock._fd is not None
+    try:
+        fcntl.flock(lock._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True

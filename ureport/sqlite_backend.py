@@ -1,0 +1,210 @@
+"""Tortoise's SQLite client, made safe and quick for several processes writing one database file.
+
+Tortoise opens transactions with a plain (deferred) `BEGIN`. A transaction that reads and then writes
+while another process commits (the web process's inbox commit beside `ureport worker`) then fails at
+its first write with "database is locked" (SQLITE_BUSY_SNAPSHOT): SQLite cannot wait there without
+risking a deadlock, so its busy timeout does not apply, and a whole batch of messages was retried row
+by row. Here every transaction starts with `BEGIN IMMEDIATE`, which takes the write lock up front,
+where the busy timeout does apply.
+
+SQLite's busy handler waits by sleeping and polling (1, 2, 5, ... 100 ms), so a waiting process
+wakes late and the other one, retrying at once, keeps winning. Writers therefore first take an
+exclusive `flock` on a file beside the database: a blocked writer is woken the moment the lock is
+released. The lock is taken before SQLite's and released after the commit, in every process, so
+the two locks are always taken in the same order. Single statements outside a transaction that
+write take it too; reads never do (WAL readers do not block writers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from tortoise.backends.base.client import TransactionContext
+from tortoise.backends.sqlite.client import (
+    SqliteClient,
+    SqliteTransactionContext,
+    SqliteTransactionWrapper,
+)
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: SQLite's busy timeout alone
+    fcntl = None  # type: ignore[assignment]
+
+LOCK_SUFFIX = "-writer.lock"
+
+
+class WriterLock:
+    """An exclusive lock on `<database>-writer.lock` shared by every process writing that database."""
+
+    def __init__(self, database_path: str) -> None:
+        self._fd: int | None = None
+        if fcntl is not None and database_path not in ("", ":memory:"):
+            self._fd = os.open(database_path + LOCK_SUFFIX, os.O_RDWR | os.O_CREAT, 0o600)
+
+    async def acquire(self) -> None:
+        if self._fd is None:
+            return
+        try:  # uncontended: one system call on the event loop
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        waiting = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, self._fd, fcntl.LOCK_EX))
+        try:
+            await asyncio.shield(waiting)
+        except asyncio.CancelledError:
+            # The thread still gets the lock; give it back when it does, or nobody ever will.
+            waiting.add_done_callback(self._release_once_held)
+            raise
+
+    def _release_once_held(self, waited: asyncio.Future[None]) -> None:
+        if not waited.cancelled() and waited.exception() is None:
+            self.release()
+
+    def acquire_blocking(self) -> None:
+        """For code already on the database thread, where blocking is what it is for."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _writes(query: str) -> bool:
+    return not query.lstrip()[:6].upper().startswith(("SELECT", "PRAGMA"))
+
+
+class LockingSqliteClient(SqliteClient):
+    """SqliteClient whose transactions begin IMMEDIATE under the cross-process writer lock."""
+
+    def __init__(self, file_path: str, **kwargs: Any) -> None:
+        super().__init__(file_path, **kwargs)
+        self.writer_lock = WriterLock(file_path)
+
+    def _in_transaction(self) -> TransactionContext:
+        return LockingTransactionContext(LockingTransactionWrapper(self), self._lock)
+
+    async def close(self) -> None:
+        await super().close()
+        self.writer_lock.close()
+
+    async def write_batch(self, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
+        """Run each (sql, rows) with executemany, all in one transaction, in one trip to the
+        database thread: writer lock, BEGIN IMMEDIATE, the statements, COMMIT, unlock.
+
+        A transaction driven from the event loop holds the lock across every hop between the loop and
+        the database thread, and a busy web process's loop answers each hop late (HTTP requests run
+        between them): the other process then waits far longer than the writing takes.
+        """
+        async with self.acquire_connection() as connection:
+            await connection._execute(self._write_on_thread, connection._conn, statements)
+
+    def _write_on_thread(
+        self, raw: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]
+    ) -> None:
+        self.writer_lock.acquire_blocking()
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, rows in statements:
+                    raw.executemany(sql, rows)
+            except BaseException:
+                raw.rollback()
+                raise
+            raw.commit()
+        finally:
+            self.writer_lock.release()
+
+    @contextlib.asynccontextmanager
+    async def _writing(self, query: str) -> AsyncIterator[None]:
+        if not _writes(query):
+            yield
+            return
+        await self.writer_lock.acquire()
+        try:
+            yield
+        finally:
+            self.writer_lock.release()
+
+    async def execute_insert(self, query: str, values: list[Any]) -> int:
+        async with self._writing(query):
+            inserted: int = await super().execute_insert(query, values)
+            return inserted
+
+    async def execute_many(self, query: str, values: list[list[Any]]) -> None:
+        async with self._writing(query):
+            await super().execute_many(query, values)
+
+    async def execute_query(
+        self, query: str, values: list[Any] | None = None
+    ) -> tuple[int, Sequence[dict[str, Any]]]:
+        async with self._writing(query):
+            result: tuple[int, Sequence[dict[str, Any]]] = await super().execute_query(query, values)
+            return result
+
+    async def execute_script(self, query: str) -> None:
+        async with self._writing(query):
+            await super().execute_script(query)
+
+
+class LockingTransactionContext(SqliteTransactionContext):
+    """Lets go of the writer lock however the transaction ends (Tortoise skips the rollback after a
+    TransactionManagementError)."""
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        try:
+            await super().__aexit__(exc_type, exc_val, exc_tb)
+        finally:
+            self.connection._let_go()
+
+
+class LockingTransactionWrapper(SqliteTransactionWrapper):
+    """A transaction holding the writer lock from its `BEGIN IMMEDIATE` to its commit or rollback."""
+
+    def __init__(self, connection: SqliteClient) -> None:
+        super().__init__(connection)
+        self._writer_lock: WriterLock | None = getattr(connection, "writer_lock", None)
+        self._holding = False
+
+    async def begin(self) -> None:
+        if self._writer_lock is not None:
+            await self._writer_lock.acquire()
+            self._holding = True
+        try:
+            await self._connection.commit()
+            await self._connection.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._let_go()
+            raise
+
+    async def commit(self) -> None:
+        try:
+            await super().commit()
+        finally:
+            self._let_go()
+
+    async def rollback(self) -> None:
+        try:
+            await super().rollback()
+        finally:
+            self._let_go()
+
+    def _let_go(self) -> None:
+        if self._holding and self._writer_lock is not None:
+            self._holding = False
+            self._writer_lock.release()
+
+
+client_class = LockingSqliteClient
