@@ -117,24 +117,36 @@ async def update_rows(
 
 
 async def update_in(
-    model: type[Model], ids: Sequence[Any], values: Mapping[str, Any], conn: BaseDBAsyncClient
-) -> None:
-    """`UPDATE ... SET values WHERE pk IN ids` as one statement, without building it through pypika
-    (whose IN list of a few hundred ids cost more than the update on the hot path)."""
+    model: type[Model],
+    ids: Sequence[Any],
+    values: Mapping[str, Any],
+    conn: BaseDBAsyncClient,
+    *,
+    where: Mapping[str, Any] | None = None,
+) -> int:
+    """`UPDATE ... SET values WHERE pk IN ids [AND field = value ...]` as one statement, without building
+    it through pypika (whose IN list of a few hundred ids cost more than the update on the hot path).
+    Returns how many rows it changed."""
     if not ids:
-        return
+        return 0
     meta = model._meta
-    names = list(values)
+    names, conditions = list(values), list(where or {})
     postgres = conn.capabilities.dialect == "postgres"
-    marks = [f"${i}" if postgres else "?" for i in range(1, len(names) + len(ids) + 1)]
-    assignments = ", ".join(
-        f'"{meta.fields_db_projection[name]}" = {mark}' for name, mark in zip(names, marks, strict=False)
-    )
-    where = f'"{meta.db_pk_column}" IN ({", ".join(marks[len(names) :])})'
-    sql = f'UPDATE "{meta.db_table}" SET {assignments} WHERE {where}'  # noqa: S608
+    count = len(names) + len(conditions) + len(ids)
+    marks = [f"${i}" if postgres else "?" for i in range(1, count + 1)]
+
+    def equal(name: str, mark: str) -> str:
+        return f'"{meta.fields_db_projection[name]}" = {mark}'
+
+    assignments = ", ".join(equal(name, mark) for name, mark in zip(names, marks, strict=False))
+    tests = [equal(name, mark) for name, mark in zip(conditions, marks[len(names) :], strict=False)]
+    tests.append(f'"{meta.db_pk_column}" IN ({", ".join(marks[len(names) + len(conditions) :])})')
+    sql = f'UPDATE "{meta.db_table}" SET {assignments} WHERE {" AND ".join(tests)}'  # noqa: S608
     pk = meta.fields_map[meta.pk_attr]
     params = [meta.fields_map[name].to_db_value(values[name], model) for name in names]
-    await conn.execute_query(sql, params + [pk.to_db_value(i, model) for i in ids])
+    params += [meta.fields_map[name].to_db_value((where or {})[name], model) for name in conditions]
+    changed, _ = await conn.execute_query(sql, params + [pk.to_db_value(i, model) for i in ids])
+    return changed
 
 
 async def insert_rows_atomically(

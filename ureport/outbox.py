@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.connection import connections
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -18,7 +19,7 @@ from ureport.background import Loop
 from ureport.channels.gateway import RecipientOutcome, RecipientResult, SendError, SmsGateway
 from ureport.channels.segments import sms_segments
 from ureport.clock import utcnow
-from ureport.db import insert_rows, update_rows
+from ureport.db import fetch_partial, insert_rows, update_in, update_rows
 from ureport.limits import SenderCensus, TokenBucket, next_day, sent_today, share
 from ureport.models import Contact, OutboundMessage, OutboxStatus
 from ureport.privacy import Keyring
@@ -41,6 +42,8 @@ OUTBOX_FIELDS = (
     "claimed_until",
     "sent_at",
 )
+# What the sender reads of a claimed message: what it sends, and every field it writes back.
+SENDER_LOADED = ("id", "contact_id", "urn_cipher", "text", "in_reply_to_id", *OUTBOX_FIELDS)
 
 
 def new_message(
@@ -183,10 +186,9 @@ class Sender(Loop):
             query = OutboundMessage.filter(unclaimed, status=OutboxStatus.QUEUED, next_attempt_at__lte=now)
             if conn.capabilities.dialect == "postgres":  # several senders: never two on one row
                 query = query.select_for_update(skip_locked=True)
-            messages: list[OutboundMessage] = await query.order_by("id").limit(self.batch).using_db(conn)
-            ids = [m.id for m in messages]
-            if ids:
-                await OutboundMessage.filter(id__in=ids).using_db(conn).update(claimed_until=token)
+            query = query.order_by("id").limit(self.batch).using_db(conn)
+            messages = await fetch_partial(query, SENDER_LOADED)
+            await update_in(OutboundMessage, [m.id for m in messages], {"claimed_until": token}, conn)
         for message in messages:
             message.claimed_until = token
         return token, messages
@@ -196,8 +198,9 @@ class Sender(Loop):
         any whose lease ran out and which another sender took over are left to that sender."""
         renewed = utcnow() + self.lease
         ids = [m.id for m in group]
-        mine = OutboundMessage.filter(id__in=ids, status=OutboxStatus.QUEUED, claimed_until=token)
-        held = await mine.update(claimed_until=renewed)
+        held_by_me = {"status": OutboxStatus.QUEUED, "claimed_until": token}
+        conn = connections.get("default")
+        held = await update_in(OutboundMessage, ids, {"claimed_until": renewed}, conn, where=held_by_me)
         if held < len(ids):
             kept = await OutboundMessage.filter(id__in=ids, claimed_until=renewed).values_list(
                 "id", flat=True

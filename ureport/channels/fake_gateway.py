@@ -300,6 +300,9 @@ def _accepted_recipient(message: SentMessage) -> dict[str, object]:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as AT's API: every reply carries its Content-Length
+    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms wait for an ACK
+
     def do_POST(self) -> None:
         gateway: FakeGateway = self.server.gateway  # type: ignore[attr-defined]
         if self.path == "/_fake/reset":

@@ -124,12 +124,15 @@ class _SMSService(SMSService):  # type: ignore[misc]  # the SDK ships no type hi
     override only `_make_request` because the SDK raises `AfricasTalkingException(res.text)`
     for every non-2xx reply, dropping the HTTP status: a 503 "Service Unavailable" and a 401
     "The supplied authentication is invalid" would then differ only in free text. Owning the
-    ten lines of transport keeps the status, so 429/5xx can be retried and 401/4xx not.
+    ten lines of transport keeps the status, so 429/5xx can be retried and 401/4xx not. Requests go
+    through one `requests.Session`, so the connection to the gateway is kept alive between them (the
+    SDK's `requests.request` opened a connection, and built a session, for every request).
     """
 
     def __init__(self, username: str, api_key: str, *, api_url: str | None) -> None:
         # Set before super().__init__, which calls _init_service().
         self._api_url = api_url.rstrip("/") if api_url else None
+        self._session = requests.Session()
         super().__init__(username, api_key)
 
     def _init_service(self) -> None:
@@ -149,7 +152,7 @@ class _SMSService(SMSService):  # type: ignore[misc]  # the SDK ships no type hi
     ) -> Any:
         if callback is not None:
             raise NotImplementedError("callback mode is not supported")
-        res = requests.request(method, url, headers=headers, data=data, params=params, timeout=timeout)
+        res = self._session.request(method, url, headers=headers, data=data, params=params, timeout=timeout)
         if not 200 <= res.status_code < 300:
             raise _HttpStatusError(res.status_code, res.text)
         # Same contract as the SDK: JSON only for this exact content type, else the text.
