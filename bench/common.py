@@ -110,6 +110,13 @@ def trivial_server(tmp: Path) -> Iterator[tuple[str, int]]:
         yield f"http://127.0.0.1:{port}", pid
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (all its threads). Per request, it moves less
+    than a rate does when other machines share the host: time spent waiting for the CPU is not in it."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     """VmHWM: the most resident memory the process ever had."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

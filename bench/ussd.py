@@ -20,7 +20,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import CLI, ensure_wrk, free_port, fresh_database, peak_rss_mb, process, trivial_server
+from common import (
+    CLI,
+    cpu_seconds,
+    ensure_wrk,
+    free_port,
+    fresh_database,
+    peak_rss_mb,
+    process,
+    trivial_server,
+)
 from sms_inbound import prepare
 
 SCRIPT = Path(__file__).with_name("ussd.lua")
@@ -74,7 +83,14 @@ def run_sessions(url: str, args: argparse.Namespace, run: str) -> Load:
     )
 
 
-def measure_app(args: argparse.Namespace, tmp: Path, database_url: str) -> tuple[Load, float]:
+def measured(url: str, args: argparse.Namespace, run: str, pid: int) -> tuple[Load, float]:
+    """The load, and the server's CPU microseconds per hop while it ran."""
+    before = cpu_seconds(pid)
+    load = run_sessions(url, args, run)
+    return load, (cpu_seconds(pid) - before) / max(load.hops, 1) * 1e6
+
+
+def measure_app(args: argparse.Namespace, tmp: Path, database_url: str) -> tuple[Load, float, float]:
     env = {
         "UREPORT_DATA_DIR": str(tmp),
         "UREPORT_DATABASE_URL": database_url,
@@ -85,9 +101,9 @@ def measure_app(args: argparse.Namespace, tmp: Path, database_url: str) -> tuple
     base = f"http://127.0.0.1:{port}"
     serve = [*CLI, "serve", "--port", str(port)]
     with process(serve, env=env, ready_url=base + "/healthz", log=tmp / "app.log") as pid:
-        load = run_sessions(base + "/channels/africastalking/ussd", args, "app")
+        load, cpu = measured(base + "/channels/africastalking/ussd", args, "app", pid)
         rss = peak_rss_mb(pid)
-    return load, rss
+    return load, cpu, rss
 
 
 def main() -> None:
@@ -99,10 +115,10 @@ def main() -> None:
     parser.add_argument("--database-url", help="a PostgreSQL server to run on (default: SQLite)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ureport-bench-"))
-    with trivial_server(tmp) as (trivial, _):
-        baseline = run_sessions(trivial + "/ussd", args, "trivial")
+    with trivial_server(tmp) as (trivial, pid):
+        baseline, baseline_cpu = measured(trivial + "/ussd", args, "trivial", pid)
     with fresh_database(args.database_url, tmp) as database_url:
-        load, rss = measure_app(args, tmp, database_url)
+        load, cpu, rss = measure_app(args, tmp, database_url)
     engine = "PostgreSQL" if args.database_url else "SQLite"
     print(f"USSD hops on {engine}: {args.sessions} concurrent sessions, {args.seconds} s")
     row = "  {:<20}{:8.0f} hops/s   p50 {:6.1f} ms   p95 {:6.1f} ms   p99 {:6.1f} ms"
@@ -110,6 +126,7 @@ def main() -> None:
     print(row.format("real app", load.rate, load.p50, load.p95, load.p99), "  (target p99 < 100 ms)")
     bad = load.bad + load.errors
     print(f"  sessions finished   {load.ends:8d}   invalid screens {load.invalid}   bad replies {bad}")
+    print(f"  server CPU per hop  {cpu:8.0f} us   (trivial endpoint {baseline_cpu:.0f} us)")
     print(f"  peak RSS (server)   {rss:8.1f} MB")
     print(f"  ratio app/trivial      {load.rate / baseline.rate:5.2f}   (target >= 0.25)")
 

@@ -44,14 +44,34 @@ def scope_key(categories: Mapping[str, str]) -> str:
     return "|".join(f"{key}={categories[key]}" for key in sorted(categories)) or ALL
 
 
-def scopes(snapshot: Snapshot) -> list[str]:
-    """Every scope an answer with this snapshot counts in (unknown categories count only in `all`)."""
+_SCOPES: dict[tuple[object, ...], tuple[str, ...]] = {}
+_SCOPES_KEPT = 10_000
+
+
+def scopes(snapshot: Snapshot) -> tuple[str, ...]:
+    """Every scope an answer with this snapshot counts in (unknown categories count only in `all`).
+
+    Remembered by snapshot: a person's answers, and a batch's people, share a few snapshots, and
+    working the scopes out again cost a sizeable part of every answer."""
+    try:
+        key = (registry.version, *snapshot.items())
+        found = _SCOPES.get(key)
+    except TypeError:  # a value that cannot be a key (an extension's list, say): work it out
+        return _scopes(snapshot)
+    if found is None:
+        if len(_SCOPES) >= _SCOPES_KEPT:
+            _SCOPES.clear()
+        found = _SCOPES[key] = _scopes(snapshot)
+    return found
+
+
+def _scopes(snapshot: Snapshot) -> tuple[str, ...]:
     known = {d.key: cat for d in registry if (cat := d.category_of(snapshot)) is not None}
     out = []
     for combo in combinations():
         if all(key in known for key in combo):
             out.append(scope_key({key: known[key] for key in combo}))
-    return out
+    return tuple(out)
 
 
 def word_counts(poll_id: int, question_key: str, text: str, language: str | None) -> list[Counted]:

@@ -117,11 +117,13 @@ class Registry:
 
     def __init__(self) -> None:
         self._dimensions: dict[str, Dimension] = {}
+        self.version = 0  # moves on every registration: what was worked out from the dimensions is stale
 
     def register(self, dimension: Dimension, *, replace: bool = False) -> Dimension:
         if dimension.key in self._dimensions and not replace:
             raise ValueError(f"dimension {dimension.key!r} is already registered")
         self._dimensions[dimension.key] = dimension
+        self.version += 1
         return dimension
 
     def get(self, key: str) -> Dimension:

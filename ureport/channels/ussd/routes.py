@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from ureport.channels.callbacks import guarded, optional_digest
+from ureport.channels.callbacks import SenderKeys, guarded, optional_digest
 from ureport.channels.forms import read_form
 from ureport.channels.ussd.batch import HopBatcher
 from ureport.channels.ussd.payloads import UssdNotification, UssdRequest
@@ -16,7 +16,6 @@ from ureport.channels.ussd.texts import text
 from ureport.clock import utcnow
 from ureport.metrics import USSD_HOP_SECONDS
 from ureport.models import UssdSession, UssdSessionEvent
-from ureport.privacy import normalise_phone
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,8 @@ async def ussd_hop(request: Request) -> Response:
 async def _hop(request: Request) -> Response:
     state = request.app.state
     payload = UssdRequest.from_form(await read_form(request))
-    number = normalise_phone(payload.phone, state.settings.default_region)
+    senders: SenderKeys = state.sender_keys  # normalised once per phone, not on every hop
+    number = senders.number(payload.phone)
     batcher: HopBatcher = state.ussd
     try:
         reply = await batcher.hop(payload, number)

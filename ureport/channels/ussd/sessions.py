@@ -18,7 +18,7 @@ from ureport.channels.ussd.screens import Deck, render
 from ureport.channels.ussd.texts import text
 from ureport.clock import utcnow
 from ureport.conversation import Conversation
-from ureport.db import update_rows
+from ureport.db import fetch_partial, update_rows
 from ureport.models import UssdSession
 from ureport.polls import Catalog
 from ureport.privacy import Keyring
@@ -82,10 +82,10 @@ class UssdService:
         now = utcnow()
         async with in_transaction() as conn:
             ids = list({r.session_id for r, _ in hops})
-            query = UssdSession.filter(id__in=ids).only(*SESSION_LOADED).using_db(conn)
+            query = UssdSession.filter(id__in=ids).using_db(conn)
             if conn.capabilities.dialect == "postgres":  # two workers, one session: one hop at a time
                 query = query.select_for_update()
-            rows: dict[str, UssdSession] = {row.id: row for row in await query}
+            rows: dict[str, UssdSession] = {row.id: row for row in await fetch_partial(query, SESSION_LOADED)}
             # Retries and refused hops are answered from the session row alone: load only the others.
             fresh = [
                 number for request, number in hops if not self._settled(rows.get(request.session_id), request)
