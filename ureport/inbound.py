@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 
 from ureport.clock import utcnow
 from ureport.conversation import Conversation
-from ureport.db import fetch_partial, update_in
+from ureport.db import fetch_where, update_in
 from ureport.flows.render import render_sms
 from ureport.models import InboundMessage, InboxStatus
 from ureport.polls import Catalog
@@ -91,7 +91,6 @@ class InboundHandler:
 
 async def _claim(ids: list[int], conn: BaseDBAsyncClient) -> set[int]:
     """The ids still pending, locked against other workers on PostgreSQL (skipped if they hold them)."""
-    query = InboundMessage.filter(id__in=ids, status=InboxStatus.PENDING).using_db(conn)
-    if conn.capabilities.dialect == "postgres":
-        query = query.select_for_update(skip_locked=True)
-    return {row.id for row in await fetch_partial(query, ("id",))}
+    where = {"id__in": ids, "status": InboxStatus.PENDING}
+    found = await fetch_where(InboundMessage, ("id",), conn, where=where, lock="FOR UPDATE SKIP LOCKED")
+    return {row.id for row in found}

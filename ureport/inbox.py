@@ -8,8 +8,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tortoise.connection import connections
+
 from ureport.background import Loop, Task
-from ureport.db import fetch_partial, insert_rows_atomically
+from ureport.db import fetch_where, insert_rows_atomically
 from ureport.models import InboundMessage, InboxStatus
 
 log = logging.getLogger(__name__)
@@ -99,8 +101,12 @@ class InboxProcessor(Loop):
 
 
 async def pending_rows(limit: int, *, after: int = 0) -> list[InboundMessage]:
-    query = InboundMessage.filter(status=InboxStatus.PENDING, id__gt=after)
     # Only what processing reads: building full rows (dates parsed) costs more than the query.
-    return await fetch_partial(
-        query.order_by("id").limit(limit), ("id", "urn_cipher", "text_cipher", "attempts")
+    return await fetch_where(
+        InboundMessage,
+        ("id", "urn_cipher", "text_cipher", "attempts"),
+        connections.get("default"),
+        where={"status": InboxStatus.PENDING, "id__gt": after},
+        order_by="id",
+        limit=limit,
     )

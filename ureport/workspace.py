@@ -17,7 +17,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from ureport import outbox
 from ureport.aggregates import counters
-from ureport.db import fetch_partial, update_rows
+from ureport.db import fetch_where, update_rows
 from ureport.flows.model import ANSWERED
 from ureport.models import Answer, Contact, ContactStatus, FlowRun, RunStatus
 from ureport.outbox import new_message
@@ -119,11 +119,18 @@ class Workspace:
             versions = keyring.digests(number)  # the current key's first
             work._digests[number] = versions[0]
             digests.update((d, number) for d in versions)
-        query = Contact.filter(urn_digest__in=list(digests)).using_db(conn)
-        if conn.capabilities.dialect == "postgres":  # several workers: one batch per contact at a time
-            # Locked in id order, so two workers whose batches share contacts can never deadlock.
-            query = query.select_for_update().order_by("id")
-        for contact in await fetch_partial(query, CONTACT_LOADED):
+        # On PostgreSQL several workers run: one batch per contact at a time, the rows locked in id
+        # order, so two workers whose batches share contacts can never deadlock.
+        postgres = conn.capabilities.dialect == "postgres"
+        found = await fetch_where(
+            Contact,
+            CONTACT_LOADED,
+            conn,
+            where={"urn_digest__in": list(digests)},
+            order_by="id" if postgres else None,
+            lock="FOR UPDATE",
+        )
+        for contact in found:
             work._adopt(contact, digests[contact.urn_digest])
         await work._load_runs(conn)
         return work
@@ -149,22 +156,28 @@ class Workspace:
         if ids:
             # CLOSED runs come along (same index): their person's next text gets poll_closed once.
             live = (RunStatus.ACTIVE, RunStatus.CLOSED)
-            runs = FlowRun.filter(contact_id__in=ids, status__in=live).order_by("created_at")
-            for run in await fetch_partial(runs.using_db(conn), RUN_LOADED):
+            runs = await fetch_where(
+                FlowRun,
+                RUN_LOADED,
+                conn,
+                where={"contact_id__in": ids, "status__in": live},
+                order_by="created_at",
+            )
+            for run in runs:
                 if run.status == RunStatus.CLOSED:
                     self.closed_runs.setdefault(run.contact_id, []).append(run)  # type: ignore[attr-defined]
                 else:
                     self.open_runs[run.contact_id] = run  # type: ignore[attr-defined]
-            taken = FlowRun.filter(contact_id__in=ids).using_db(conn).values_list("contact_id", "poll_id")
-            self.taken = {(c, p) for c, p in await taken}
+            taken = await fetch_where(FlowRun, ("contact_id", "poll_id"), conn, where={"contact_id__in": ids})
+            self.taken = {(run.contact_id, run.poll_id) for run in taken}  # type: ignore[attr-defined]
             await self._load_earlier_answers(conn)
 
     async def _load_earlier_answers(self, conn: BaseDBAsyncClient) -> None:
         """Answers already given in the open runs: if one is answered again, its counts move."""
         run_ids = [run.id for run in self.open_runs.values()]
         if run_ids:
-            earlier = Answer.filter(run_id__in=run_ids).using_db(conn)
-            for answer in await fetch_partial(earlier, ANSWER_COUNTED):
+            earlier = await fetch_where(Answer, ANSWER_COUNTED, conn, where={"run_id__in": run_ids})
+            for answer in earlier:
                 self._earlier[(answer.run_id, answer.question_key)] = answer  # type: ignore[attr-defined]
 
     def _adopt(self, contact: Contact, number: str) -> None:

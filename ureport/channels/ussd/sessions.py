@@ -18,7 +18,7 @@ from ureport.channels.ussd.screens import Deck, render
 from ureport.channels.ussd.texts import text
 from ureport.clock import utcnow
 from ureport.conversation import Conversation
-from ureport.db import fetch_partial, update_rows
+from ureport.db import fetch_where, update_rows
 from ureport.models import UssdSession
 from ureport.polls import Catalog
 from ureport.privacy import Keyring
@@ -82,10 +82,11 @@ class UssdService:
         now = utcnow()
         async with in_transaction() as conn:
             ids = list({r.session_id for r, _ in hops})
-            query = UssdSession.filter(id__in=ids).using_db(conn)
-            if conn.capabilities.dialect == "postgres":  # two workers, one session: one hop at a time
-                query = query.select_for_update()
-            rows: dict[str, UssdSession] = {row.id: row for row in await fetch_partial(query, SESSION_LOADED)}
+            # FOR UPDATE on PostgreSQL: two workers, one session: one hop at a time.
+            found = await fetch_where(
+                UssdSession, SESSION_LOADED, conn, where={"id__in": ids}, lock="FOR UPDATE"
+            )
+            rows: dict[str, UssdSession] = {row.id: row for row in found}
             # Retries and refused hops are answered from the session row alone: load only the others.
             fresh = [
                 number for request, number in hops if not self._settled(rows.get(request.session_id), request)
@@ -127,11 +128,14 @@ class UssdService:
         contacts = [run.contact_id for run in runs if run is not None]  # type: ignore[attr-defined]
         if not contacts:
             return {}
-        query = UssdSession.filter(
-            contact_id__in=contacts, ended=False, updated_at__gte=now - self.resume_window
-        ).order_by("updated_at")  # the latest wins
-        found = await query.using_db(conn).values_list("contact_id", "run_id", "state")
-        return {(contact, run): state for contact, run, state in found}
+        found = await fetch_where(
+            UssdSession,
+            ("contact_id", "run_id", "state"),
+            conn,
+            where={"contact_id__in": contacts, "ended": False, "updated_at__gte": now - self.resume_window},
+            order_by="updated_at",  # the latest wins
+        )
+        return {(row.contact_id, row.run_id): row.state for row in found}  # type: ignore[attr-defined,misc]
 
     def _hop(
         self,
