@@ -92,7 +92,8 @@ class Workspace:
     taken: set[tuple[uuid.UUID, int]] = field(default_factory=set)  # (contact id, poll id)
     closed_runs: dict[uuid.UUID, list[FlowRun]] = field(default_factory=dict)  # by contact id
     regions: Mapping[int, int] = field(default_factory=dict)  # district id -> region id
-    _earlier: dict[tuple[uuid.UUID, str], Answer] = field(default_factory=dict)  # answers of open runs
+    # (run, question) answered in this batch for the first time: a stored answer may be replaced
+    _first_saves: set[tuple[uuid.UUID, str]] = field(default_factory=set)
     _counts: Counter[counters.Key] = field(default_factory=Counter)
     _new_contacts: dict[uuid.UUID, Contact] = field(default_factory=dict)
     _dirty_contacts: dict[uuid.UUID, Contact] = field(default_factory=dict)
@@ -170,15 +171,18 @@ class Workspace:
                     self.open_runs[run.contact_id] = run  # type: ignore[attr-defined]
             taken = await fetch_where(FlowRun, ("contact_id", "poll_id"), conn, where={"contact_id__in": ids})
             self.taken = {(run.contact_id, run.poll_id) for run in taken}  # type: ignore[attr-defined]
-            await self._load_earlier_answers(conn)
 
-    async def _load_earlier_answers(self, conn: BaseDBAsyncClient) -> None:
-        """Answers already given in the open runs: if one is answered again, its counts move."""
-        run_ids = [run.id for run in self.open_runs.values()]
-        if run_ids:
-            earlier = await fetch_where(Answer, ANSWER_COUNTED, conn, where={"run_id__in": run_ids})
-            for answer in earlier:
-                self._earlier[(answer.run_id, answer.question_key)] = answer  # type: ignore[attr-defined]
+    async def _uncount_replaced(self, conn: BaseDBAsyncClient) -> None:
+        """Answers stored before this batch that it answers again (a loop, USSD "Start again"): their
+        counts move out. Read at flush for the questions answered only, not with every open run's
+        earlier answers at load: those were most of what a batch read, for a rare replacement."""
+        keys = {(run, question) for run, question in self._first_saves if run not in self._new_runs}
+        if not keys:
+            return
+        where = {"run_id__in": list({run for run, _ in keys}), "question_key__in": list({q for _, q in keys})}
+        for stored in await fetch_where(Answer, ANSWER_COUNTED, conn, where=where):
+            if (stored.run_id, stored.question_key) in keys:  # type: ignore[attr-defined]
+                self._count(counters.deltas([], counted(stored)))
 
     def _adopt(self, contact: Contact, number: str) -> None:
         digest = self._digest(number)
@@ -257,7 +261,9 @@ class Workspace:
         if answer.region_id is None and answer.district_id:
             answer.region_id = self.regions.get(answer.district_id)
         key = (answer.run_id, answer.question_key)  # type: ignore[attr-defined]
-        replaced = self._answers.get(key) or self._earlier.get(key)
+        replaced = self._answers.get(key)
+        if replaced is None:  # one stored before this batch, if any, is uncounted at flush
+            self._first_saves.add(key)
         self._count(counters.deltas(counted(answer), counted(replaced) if replaced else []))
         self._answers[key] = answer
 
@@ -295,6 +301,7 @@ class Workspace:
 
     async def flush(self, conn: BaseDBAsyncClient) -> None:
         """Write everything this batch changed, parents before children, inside the caller's transaction."""
+        await self._uncount_replaced(conn)  # before the answers that replace them are written
         if self._new_contacts:
             await Contact.bulk_create(self._new_contacts.values(), using_db=conn)
         if self._dirty_contacts:
