@@ -24,6 +24,7 @@ from common import (
     WrkResult,
     as_datetime,
     count,
+    cpu_seconds,
     fetch_row,
     free_port,
     fresh_database,
@@ -54,8 +55,9 @@ def prepare(env: dict[str, str]) -> None:
 
 def measure_app(
     args: argparse.Namespace, tmp: Path, database_url: str
-) -> tuple[WrkResult, float, float, float]:
-    """wrk's latencies, then accepted and processed messages/s from the inbox's own timestamps, and RSS."""
+) -> tuple[WrkResult, float, float, float, float]:
+    """wrk's latencies, accepted and processed messages/s from the inbox's own timestamps, the web
+    process's CPU microseconds per message (from the first callback until all are processed), RSS."""
     env = {
         "UREPORT_DATA_DIR": str(tmp),
         "UREPORT_DATABASE_URL": database_url,
@@ -84,6 +86,7 @@ def measure_app(
                 process(serve, env=env, ready_url=base + "/healthz", log=tmp / "app.log")
             )
             received = lambda: asyncio.run(count(database_url, RECEIVED)) >= args.messages  # noqa: E731
+            cpu = cpu_seconds(pid)
             load = run_wrk(
                 base + "/channels/africastalking/sms",
                 SCRIPT,
@@ -92,11 +95,12 @@ def measure_app(
                 until=received,
             )
             wait_for_count(database_url, PROCESSED, args.messages)
+            cpu = (cpu_seconds(pid) - cpu) / args.messages * 1e6
             rss = peak_rss_mb(pid)
     first, last, done = (as_datetime(v) for v in asyncio.run(fetch_row(database_url, SPANS)))
     accepted = args.messages / (last - first).total_seconds()
     processed = args.messages / (done - first).total_seconds()
-    return load, accepted, processed, rss
+    return load, accepted, processed, cpu, rss
 
 
 def wrk_env(args: argparse.Namespace, run: str) -> dict[str, str]:
@@ -129,12 +133,14 @@ def main() -> None:
         sms_inprocess.main(args)
         return
     tmp = Path(tempfile.mkdtemp(prefix="ureport-bench-"))
-    with trivial_server(tmp) as (trivial, _):
+    with trivial_server(tmp) as (trivial, trivial_pid):
+        before = cpu_seconds(trivial_pid)
         baseline = run_wrk(
             trivial + "/sms", SCRIPT, connections=args.connections, env=wrk_env(args, "trivial")
         )
+        baseline_cpu = (cpu_seconds(trivial_pid) - before) / baseline.requests * 1e6
     with fresh_database(args.database_url, tmp) as database_url:
-        load, accepted_rate, processed_rate, rss = measure_app(args, tmp, database_url)
+        load, accepted_rate, processed_rate, cpu, rss = measure_app(args, tmp, database_url)
     engine = "PostgreSQL" if args.database_url else "SQLite"
     topology = f"web + {args.split} worker(s)" if args.split else "one process"
     print(f"topology: {topology}")
@@ -148,6 +154,7 @@ def main() -> None:
         f"  errors {load.errors}",
     )
     print(f"  processed (replied)   {processed_rate:8.0f} msg/s")
+    print(f"  web process CPU       {cpu:8.0f} us/msg   (trivial endpoint {baseline_cpu:.0f} us/request)")
     print(f"  peak RSS (server)     {rss:8.1f} MB")
     print(f"  ratio accepted/trivial   {accepted_rate / baseline.rate:5.2f}")
     print(f"  ratio processed/trivial  {processed_rate / baseline.rate:5.2f}   (target >= 0.25)")
