@@ -185,7 +185,7 @@ class Workspace:
                 self._count(counters.deltas([], counted(stored)))
 
     def _adopt(self, contact: Contact, number: str) -> None:
-        digest = self._digest(number)
+        digest = self.digest(number)
         if contact.urn_digest != digest or contact.urn_cipher is None:  # re-key after a secret rotation
             contact.urn_digest, contact.urn_cipher = digest, self.keyring.encrypt(number)
             self.touch(contact)
@@ -193,7 +193,7 @@ class Workspace:
 
     def contact(self, number: str) -> Contact:
         """The contact for this number, created (as a stranger) if it has never written before."""
-        digest = self._digest(number)
+        digest = self.digest(number)
         found = self.contacts.get(digest)
         if found is None:
             found = Contact(
@@ -207,7 +207,7 @@ class Workspace:
             self.contacts[digest] = self._new_contacts[found.id] = found
         return found
 
-    def _digest(self, number: str) -> str:
+    def digest(self, number: str) -> str:
         """The number's current digest, computed once per batch (an HMAC per call added up)."""
         digest = self._digests.get(number)
         if digest is None:

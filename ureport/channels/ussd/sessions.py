@@ -75,11 +75,13 @@ class UssdService:
         self.region = settings.default_region
         self.menus = Menus(Conversation(catalog, region=self.region), catalog, budget=self.budget)
         self._checked = 0.0
+        self._paths: dict[str, str] = {}  # path ciphertext -> inputs, for the batch in hand
 
     async def process(self, hops: list[tuple[UssdRequest, str]]) -> list[Reply]:
         """Answer a batch of hops (request, E.164 number) in order, in one transaction."""
         await self._refresh()
         now = utcnow()
+        self._paths = {}
         async with in_transaction() as conn:
             ids = list({r.session_id for r, _ in hops})
             # FOR UPDATE on PostgreSQL: two workers, one session: one hop at a time.
@@ -148,7 +150,7 @@ class UssdService:
     ) -> tuple[Reply, UssdSession | None]:
         """The reply, and the session row when this hop changed it."""
         row = rows.get(request.session_id)
-        if row is not None and row.urn_digest not in self.keyring.digests(number):
+        if row is not None and not self._same_phone(row, work, number):
             log.warning("USSD session %s reused by another phone: refused", request.session_id)
             return Reply("END " + text("session_error", None), "error"), None
         if row is not None and (row.ended or self._seen(row, request.text)):
@@ -162,12 +164,24 @@ class UssdService:
             step = self._next(row, hop, request.text)
         return self._save(row, hop, step, request.text, now), row
 
+    def _same_phone(self, row: UssdSession, work: Workspace, number: str) -> bool:
+        """Whether the session row belongs to this number (under the current key, computed once per
+        batch, or an older one during a key rotation)."""
+        return row.urn_digest == work.digest(number) or row.urn_digest in self.keyring.digests(number)
+
     def _settled(self, row: UssdSession | None, request: UssdRequest) -> bool:
         return row is not None and (row.ended or self._seen(row, request.text))
 
+    def _consumed(self, row: UssdSession) -> str:
+        """The inputs this session has taken so far, decrypted once per row and batch (three looks)."""
+        path = self._paths.get(row.path_cipher)
+        if path is None:
+            path = self._paths[row.path_cipher] = self.keyring.decrypt_text(row.path_cipher)
+        return path
+
     def _seen(self, row: UssdSession, text_: str) -> bool:
         """This hop (or an earlier one, arriving late) was already answered."""
-        consumed = self.keyring.decrypt_text(row.path_cipher)
+        consumed = self._consumed(row)
         return text_ == consumed or consumed.startswith(text_ + "*") or (text_ == "" and row.hops > 0)
 
     def _open(
@@ -204,7 +218,7 @@ class UssdService:
         deck = Deck.from_json(row.state["deck"])
         page = int(row.state.get("page", 0))
         hop.language = hop.contact.language or deck.language
-        given = new_input(self.keyring.decrypt_text(row.path_cipher), text_)
+        given = new_input(self._consumed(row), text_)
         if given is None:  # the path does not extend ours: resynchronise, act on nothing
             return Step(deck, page, "invalid")
         row.hops += 1
