@@ -217,11 +217,14 @@ async def count(database_url: str, sql: str) -> int:
         await conn.close()
 
 
-def wait_for_count(database_url: str, sql: str, expected: int, timeout: float = 900.0) -> float:
-    """perf_counter() when the count first reaches `expected`."""
+def wait_for_count(
+    database_url: str, sql: str, expected: int, timeout: float = 900.0, *, at_most: bool = False
+) -> float:
+    """perf_counter() when the count first reaches `expected` (falls to it, with `at_most`)."""
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
-        if asyncio.run(count(database_url, sql)) >= expected:
+        found = asyncio.run(count(database_url, sql))
+        if found <= expected if at_most else found >= expected:
             return time.perf_counter()
         time.sleep(0.05)
     raise TimeoutError(f"{sql} never reached {expected}")

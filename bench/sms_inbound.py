@@ -3,8 +3,10 @@
     python bench/sms_inbound.py [--messages 5000] [--phones 1000] [--connections 50] [--database-url URL]
     python bench/sms_inbound.py --in-process [--profile accept|process]   (no HTTP: sms_inprocess.py)
 
-Each phone joins, registers and answers the demo poll, so every message runs the whole path:
-callback -> group-committed inbox -> engine -> outbox -> SDK -> fake gateway. wrk sends the same
+The phones are young people answering the demo poll: each registers first (JOIN and four answers,
+not timed), then the N timed messages are their poll answers, so every message runs the whole path:
+callback -> group-committed inbox -> engine -> answers and counters -> outbox -> SDK -> fake gateway.
+`--fresh-phones` times the phones' first messages instead (JOIN and registration). wrk sends the same
 bodies to both servers. Prints messages/s accepted (answered 200) and fully processed (reply queued),
 callback latency p50/p99, the server's peak RSS, and the ratios to the trivial endpoint.
 `--database-url postgres://postgres@127.0.0.1:5432/test` runs it on a fresh PostgreSQL database.
@@ -36,9 +38,13 @@ from common import (
 )
 
 SCRIPT = Path(__file__).with_name("sms_inbound.lua")
-RECEIVED = "SELECT count(*) FROM inbound_message"
-PROCESSED = "SELECT count(*) FROM inbound_message WHERE status = 'processed'"
-SPANS = "SELECT min(received_at), max(received_at), max(processed_at) FROM inbound_message"
+REGISTRATION = 5  # JOIN, year of birth, sex, district, language: the script's first five answers
+TIMED = "gateway_id LIKE 'bench-app-%'"  # the timed run's callbacks (registration's are bench-register-)
+RECEIVED = f"SELECT count(*) FROM inbound_message WHERE {TIMED}"  # noqa: S608
+PROCESSED = f"SELECT count(*) FROM inbound_message WHERE status = 'processed' AND {TIMED}"  # noqa: S608
+REGISTERED = "SELECT count(*) FROM inbound_message WHERE status = 'processed'"
+UNSENT = "SELECT count(*) FROM outbound_message WHERE status = 'queued'"
+SPANS = f"SELECT min(received_at), max(received_at), max(processed_at) FROM inbound_message WHERE {TIMED}"  # noqa: S608
 
 
 def prepare(env: dict[str, str]) -> None:
@@ -85,6 +91,8 @@ def measure_app(
             pid = stack.enter_context(
                 process(serve, env=env, ready_url=base + "/healthz", log=tmp / "app.log")
             )
+            if not args.fresh_phones:
+                register(args, base, database_url)
             received = lambda: asyncio.run(count(database_url, RECEIVED)) >= args.messages  # noqa: E731
             cpu = cpu_seconds(pid)
             load = run_wrk(
@@ -103,8 +111,24 @@ def measure_app(
     return load, accepted, processed, cpu, rss
 
 
+def register(args: argparse.Namespace, base: str, database_url: str) -> None:
+    """Not timed: every phone joins and registers, and the server processes it all."""
+    messages = args.phones * REGISTRATION
+    env = {"BENCH_MESSAGES": str(messages), "BENCH_PHONES": str(args.phones), "BENCH_RUN": "register"}
+    done = lambda: asyncio.run(count(database_url, REGISTERED)) >= messages  # noqa: E731
+    run_wrk(base + "/channels/africastalking/sms", SCRIPT, connections=args.connections, env=env, until=done)
+    wait_for_count(database_url, REGISTERED, messages)
+    wait_for_count(database_url, UNSENT, 0, at_most=True)  # the timed run does not send their replies
+
+
 def wrk_env(args: argparse.Namespace, run: str) -> dict[str, str]:
-    return {"BENCH_MESSAGES": str(args.messages), "BENCH_PHONES": str(args.phones), "BENCH_RUN": run}
+    first = 0 if args.fresh_phones else REGISTRATION
+    return {
+        "BENCH_MESSAGES": str(args.messages),
+        "BENCH_PHONES": str(args.phones),
+        "BENCH_RUN": run,
+        "BENCH_FIRST": str(first),
+    }
 
 
 def main() -> None:
@@ -115,6 +139,9 @@ def main() -> None:
     parser.add_argument("--phones", type=int, default=1000)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--database-url", help="a PostgreSQL server to run on (default: SQLite)")
+    parser.add_argument(
+        "--fresh-phones", action="store_true", help="time the phones' JOIN and registration instead"
+    )
     parser.add_argument(
         "--split",
         type=int,
@@ -144,8 +171,10 @@ def main() -> None:
     engine = "PostgreSQL" if args.database_url else "SQLite"
     topology = f"web + {args.split} worker(s)" if args.split else "one process"
     print(f"topology: {topology}")
+    what = "joining and registering" if args.fresh_phones else "registered, answering the poll"
     print(
-        f"inbound SMS on {engine}: {args.messages} messages, {args.phones} phones, {args.connections} conns"
+        f"inbound SMS on {engine}: {args.messages} messages, {args.phones} phones ({what}),"
+        f" {args.connections} conns"
     )
     row = "  {:<22}{:8.0f} {:<6} p50 {:6.1f} ms   p99 {:6.1f} ms"
     print(row.format("trivial endpoint", baseline.rate, "req/s", baseline.p50_ms, baseline.p99_ms))

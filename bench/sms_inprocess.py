@@ -24,19 +24,20 @@ from urllib.parse import urlencode
 from common import fresh_database
 
 ANSWERS = ("JOIN", "2007", "1", "47", "1", "1", "2", "yes", "no", "15", "more street lights")
+REGISTRATION = 5  # the first five answers register a phone; the rest answer the demo poll
 
 
-def bodies(messages: int, phones: int) -> list[bytes]:
-    """The wrk script's request bodies (sms_inbound.lua), in the same order."""
+def bodies(messages: int, phones: int, *, first: int = 0, run: str = "inprocess") -> list[bytes]:
+    """The wrk script's request bodies (sms_inbound.lua), in the same order, from answer `first` on."""
     out = []
     for i in range(messages):
-        phone, step = i % phones, i // phones
+        phone, step = i % phones, i // phones + first
         form = {
             "from": f"+2547{11000000 + phone:08d}",
             "to": "12345",
             "date": "2026-11-24 10:00:00",
             "networkCode": "63902",
-            "id": f"bench-inprocess-{i}",
+            "id": f"bench-{run}-{i}",
             "text": ANSWERS[step % len(ANSWERS)],
         }
         out.append(urlencode(form).encode())
@@ -123,7 +124,8 @@ async def run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
     await load_poll_file(shipped_flow_path("safe-streets"), activate=True)
     await db.close()
     app = create_app(settings, background=False)
-    requests = bodies(args.messages, args.phones)
+    first = 0 if args.fresh_phones else REGISTRATION
+    requests = bodies(args.messages, args.phones, first=first)
     async with app.router.lifespan_context(app):
         limit = asyncio.Semaphore(args.connections)
 
@@ -131,10 +133,14 @@ async def run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
             async with limit:
                 return await post(app, "/channels/africastalking/sms", body)
 
-        async def accept() -> int:
-            statuses = await asyncio.gather(*(one(body) for body in requests))
+        async def accept(batch: list[bytes] = requests) -> int:
+            statuses = await asyncio.gather(*(one(body) for body in batch))
             assert set(statuses) == {200}, set(statuses)
             return len(statuses)
+
+        if not args.fresh_phones:  # not timed: the phones join and register first
+            await accept(bodies(args.phones * REGISTRATION, args.phones, run="register"))
+            await app.state.processor.drain()
 
         accepted, accept_s, accept_cpu = await timed("accept", args.profile, accept)
         processed, process_s, process_cpu = await timed("process", args.profile, app.state.processor.drain)
