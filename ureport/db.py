@@ -251,7 +251,7 @@ async def fetch_where(
     if lock and postgres:
         sql += " " + lock
     _, rows = await conn.execute_query(sql, params)
-    return _partial_models(model, fields, rows)
+    return _partial_models(model, fields, rows, by_position=True)
 
 
 def _column_as(column: str, name: str) -> str:
@@ -277,18 +277,24 @@ async def fetch_partial(query: QuerySet[M], fields: Sequence[str]) -> list[M]:
     return _partial_models(query.model, fields, rows)
 
 
-def _partial_models(model: type[M], fields: Sequence[str], rows: Iterable[Any]) -> list[M]:
-    """Rows (by column name) as partial models, each value through its field's to_python_value."""
+def _partial_models(
+    model: type[M], fields: Sequence[str], rows: Iterable[Any], *, by_position: bool = False
+) -> list[M]:
+    """Rows as partial models, each value through its field's to_python_value. Values are found by
+    column name, or by position when the query selected exactly `fields` in order (quicker)."""
     meta = model._meta
-    readers = [(name, _reader(meta.fields_map[name])) for name in fields]
+    readers = [
+        (name, index if by_position else name, _reader(meta.fields_map[name]))
+        for index, name in enumerate(fields)
+    ]
     custom_pk = meta.db_pk_column not in meta.generated_db_fields
     out = []
     for row in rows:
         obj = model.__new__(model)
         values = obj.__dict__  # as _init_from_db: no __setattr__ per value
         values.update(_partial=True, _saved_in_db=True, _custom_generated_pk=custom_pk, _await_when_save={})
-        for name, read in readers:
-            values[name] = read(row[name])
+        for name, key, read in readers:
+            values[name] = read(row[key])
         out.append(obj)
     return out
 
