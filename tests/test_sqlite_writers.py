@@ -113,6 +113,10 @@ async def test_transactions_begin_immediate_and_let_go_of_the_lock(tmp_path: Pat
                     raise RuntimeError("rolled back")
             assert _try_lock(other)  # released at rollback
             other.release()
+            await client.close()  # Tortoise reconnects a closed client on its next use
+            async with in_transaction() as conn:
+                await conn.execute_query("SELECT 1")
+                assert not _try_lock(other)  # and the lock comes back with it
         finally:
             other.close()
     finally:
@@ -146,9 +150,10 @@ async def test_a_cancelled_wait_gives_the_lock_back_once_it_comes(tmp_path: Path
 def _try_lock(lock: WriterLock) -> bool:
     import fcntl
 
-    assert lock._fd is not None
+    fd = lock.opened()
+    assert fd is not None
     try:
-        fcntl.flock(lock._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
     return True

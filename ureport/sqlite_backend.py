@@ -43,19 +43,28 @@ class WriterLock:
     """An exclusive lock on `<database>-writer.lock` shared by every process writing that database."""
 
     def __init__(self, database_path: str) -> None:
-        self._fd: int | None = None
+        self._path = None
         if fcntl is not None and database_path not in ("", ":memory:"):
-            self._fd = os.open(database_path + LOCK_SUFFIX, os.O_RDWR | os.O_CREAT, 0o600)
+            self._path = database_path + LOCK_SUFFIX
+        self._fd: int | None = None
+
+    def opened(self) -> int | None:
+        """The lock file's descriptor (None: no lock, in memory or not POSIX). Opened on first use,
+        and again after close(): Tortoise reconnects a client it closed."""
+        if self._fd is None and self._path is not None:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fd
 
     async def acquire(self) -> None:
-        if self._fd is None:
+        fd = self.opened()
+        if fd is None:
             return
         try:  # uncontended: one system call on the event loop
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
             pass
-        waiting = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, self._fd, fcntl.LOCK_EX))
+        waiting = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX))
         try:
             await asyncio.shield(waiting)
         except asyncio.CancelledError:
@@ -69,8 +78,9 @@ class WriterLock:
 
     def acquire_blocking(self) -> None:
         """For code already on the database thread, where blocking is what it is for."""
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        fd = self.opened()
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
 
     def release(self) -> None:
         if self._fd is not None:
