@@ -100,10 +100,8 @@ async def update_rows(
     """
     meta = model._meta
     columns = [meta.fields_db_projection[name] for name in fields]
-    if conn.capabilities.dialect == "postgres":
-        marks = [f"${i}" for i in range(1, len(columns) + 2)]
-    else:
-        marks = ["?"] * (len(columns) + 1)
+    postgres = conn.capabilities.dialect == "postgres"
+    marks = [_mark(postgres, i) for i in range(1, len(columns) + 2)]
     assignments = ", ".join(f'"{column}" = {mark}' for column, mark in zip(columns, marks, strict=False))
     sql = f'UPDATE "{meta.db_table}" SET {assignments} WHERE "{meta.db_pk_column}" = {marks[-1]}'  # noqa: S608
     converters = [meta.fields_map[name] for name in fields]
@@ -130,10 +128,10 @@ async def update_in(
     if not ids:
         return 0
     meta = model._meta
-    names, conditions = list(values), list(where or {})
+    where = where or {}
+    names, conditions = list(values), list(where)
     postgres = conn.capabilities.dialect == "postgres"
-    count = len(names) + len(conditions) + len(ids)
-    marks = [f"${i}" if postgres else "?" for i in range(1, count + 1)]
+    marks = [_mark(postgres, i) for i in range(1, len(names) + len(conditions) + len(ids) + 1)]
 
     def equal(name: str, mark: str) -> str:
         return f'"{meta.fields_db_projection[name]}" = {mark}'
@@ -144,7 +142,7 @@ async def update_in(
     sql = f'UPDATE "{meta.db_table}" SET {assignments} WHERE {" AND ".join(tests)}'  # noqa: S608
     pk = meta.fields_map[meta.pk_attr]
     params = [meta.fields_map[name].to_db_value(values[name], model) for name in names]
-    params += [meta.fields_map[name].to_db_value((where or {})[name], model) for name in conditions]
+    params += [meta.fields_map[name].to_db_value(where[name], model) for name in conditions]
     changed, _ = await conn.execute_query(sql, params + [pk.to_db_value(i, model) for i in ids])
     return changed
 
@@ -191,8 +189,7 @@ def insert_statement(
     meta = model._meta
     names = list(rows[0])
     columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
-    postgres = dialect == "postgres"
-    marks = ", ".join(f"${i}" if postgres else "?" for i in range(1, len(names) + 1))
+    marks = ", ".join(_mark(dialect == "postgres", i) for i in range(1, len(names) + 1))
     sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({marks})'  # noqa: S608
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
@@ -259,6 +256,7 @@ def _column_as(column: str, name: str) -> str:
 
 
 def _mark(postgres: bool, n: int) -> str:
+    """The n-th (from 1) placeholder of a prepared statement: asyncpg numbers them, sqlite3 does not."""
     return f"${n}" if postgres else "?"
 
 
