@@ -183,15 +183,14 @@ class LockingTransactionContext(SqliteTransactionContext):
 class LockingTransactionWrapper(SqliteTransactionWrapper):
     """A transaction holding the writer lock from its `BEGIN IMMEDIATE` to its commit or rollback."""
 
-    def __init__(self, connection: SqliteClient) -> None:
+    def __init__(self, connection: LockingSqliteClient) -> None:
         super().__init__(connection)
-        self._writer_lock: WriterLock | None = getattr(connection, "writer_lock", None)
+        self._writer_lock = connection.writer_lock
         self._holding = False
 
     async def begin(self) -> None:
-        if self._writer_lock is not None:
-            await self._writer_lock.acquire()
-            self._holding = True
+        await self._writer_lock.acquire()
+        self._holding = True
         try:
             await self._connection.commit()
             await self._connection.execute("BEGIN IMMEDIATE")
@@ -212,7 +211,7 @@ class LockingTransactionWrapper(SqliteTransactionWrapper):
             self._let_go()
 
     def _let_go(self) -> None:
-        if self._holding and self._writer_lock is not None:
+        if self._holding:
             self._holding = False
             self._writer_lock.release()
 
