@@ -36,9 +36,9 @@ from common import (
     trivial_server,
     wait_for_count,
 )
+from sms_inprocess import REGISTRATION  # the script's answers that register a phone
 
 SCRIPT = Path(__file__).with_name("sms_inbound.lua")
-REGISTRATION = 5  # JOIN, year of birth, sex, district, language: the script's first five answers
 TIMED = "gateway_id LIKE 'bench-app-%'"  # the timed run's callbacks (registration's are bench-register-)
 RECEIVED = f"SELECT count(*) FROM inbound_message WHERE {TIMED}"  # noqa: S608
 PROCESSED = f"SELECT count(*) FROM inbound_message WHERE status = 'processed' AND {TIMED}"  # noqa: S608

@@ -24,7 +24,8 @@ from urllib.parse import urlencode
 from common import fresh_database
 
 ANSWERS = ("JOIN", "2007", "1", "47", "1", "1", "2", "yes", "no", "15", "more street lights")
-REGISTRATION = 5  # the first five answers register a phone; the rest answer the demo poll
+# JOIN, year of birth, sex, district and language register a phone; the rest answer the demo poll.
+REGISTRATION = 5
 
 
 def bodies(messages: int, phones: int, *, first: int = 0, run: str = "inprocess") -> list[bytes]:
