@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 
 from ureport.clock import utcnow
 from ureport.conversation import Conversation
-from ureport.db import fetch_where, update_in
+from ureport.db import fetch_where, update_in_statement
 from ureport.flows.render import render_sms
 from ureport.models import InboundMessage, InboxStatus
 from ureport.polls import Catalog
@@ -64,6 +64,7 @@ class InboundHandler:
             for row in rows
         ]
         async with in_transaction() as conn:
+            dialect = conn.capabilities.dialect
             pending = await _claim([row.id for row in rows], conn)
             numbers = [number for row, number, _ in decoded if row.id in pending]
             work = await Workspace.load(numbers, self.keyring, now, conn, regions=self.catalog.regions)
@@ -74,10 +75,8 @@ class InboundHandler:
                     replies = self.conversation.handle(work, contact, text, channel="sms")
                     texts = [render_sms(reply) for reply in replies]
                     queued += work.queue(contact, texts, in_reply_to=row.id)
-            await work.flush(conn)
-            await update_in(
-                InboundMessage, sorted(pending), {"status": InboxStatus.PROCESSED, "processed_at": now}, conn
-            )
+            done = {"status": InboxStatus.PROCESSED, "processed_at": now}
+            await work.flush(conn, then=[update_in_statement(InboundMessage, sorted(pending), done, dialect)])
         return queued
 
     async def _record_failure(self, row: InboundMessage, exc: Exception) -> None:

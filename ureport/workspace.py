@@ -15,11 +15,17 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from ureport import outbox
 from ureport.aggregates import counters
-from ureport.db import fetch_where, update_rows
+from ureport.db import (
+    Statement,
+    execute_statements,
+    fetch_where,
+    insert_models_statement,
+    insert_statement,
+    update_statement,
+)
 from ureport.flows.model import ANSWERED
-from ureport.models import Answer, Contact, ContactStatus, FlowRun, RunStatus
+from ureport.models import Answer, Contact, ContactStatus, FlowRun, OutboundMessage, RunStatus
 from ureport.outbox import new_message
 from ureport.privacy import Keyring
 
@@ -58,6 +64,7 @@ ANSWER_FIELDS = (
 )
 
 
+ANSWER_KEY = ("run_id", "question_key")  # one answer per question and run: a later one replaces it
 # What counted() reads of an answer given earlier (the rest is never read from it).
 ANSWER_COUNTED = ("id", "run_id", "poll_id", "question_key", *ANSWER_FIELDS)
 
@@ -299,23 +306,24 @@ class Workspace:
         self._outbox.extend(messages)
         return len(messages)
 
-    async def flush(self, conn: BaseDBAsyncClient) -> None:
-        """Write everything this batch changed, parents before children, inside the caller's transaction."""
+    async def flush(self, conn: BaseDBAsyncClient, then: Iterable[Statement] = ()) -> None:
+        """Write everything this batch changed, parents before children, inside the caller's transaction,
+        followed by the caller's own writes (`then`): on SQLite, all of it in one trip to the database."""
         await self._uncount_replaced(conn)  # before the answers that replace them are written
-        if self._new_contacts:
-            await Contact.bulk_create(self._new_contacts.values(), using_db=conn)
-        if self._dirty_contacts:
-            await update_rows(Contact, self._dirty_contacts.values(), CONTACT_FIELDS, conn)
-        if self._new_runs:
-            await FlowRun.bulk_create(self._new_runs.values(), using_db=conn)
-        if self._dirty_runs:
-            await update_rows(FlowRun, self._dirty_runs.values(), RUN_FIELDS, conn)
-        if self._answers:
-            await Answer.bulk_create(
-                self._answers.values(),
-                on_conflict=("run_id", "question_key"),
-                update_fields=ANSWER_FIELDS,
-                using_db=conn,
-            )
-        await counters.apply(self._counts, conn)
-        await outbox.queue(self._outbox, conn)
+        await execute_statements(conn, [*self.statements(conn.capabilities.dialect), *then])
+
+    def statements(self, dialect: str) -> list[Statement]:
+        """The batch's writes as prepared statements, in the order flush() runs them."""
+        out: list[Statement] = [
+            insert_models_statement(Contact, self._new_contacts.values(), dialect),
+            update_statement(Contact, self._dirty_contacts.values(), CONTACT_FIELDS, dialect),
+            insert_models_statement(FlowRun, self._new_runs.values(), dialect),
+            update_statement(FlowRun, self._dirty_runs.values(), RUN_FIELDS, dialect),
+            insert_models_statement(
+                Answer, self._answers.values(), dialect, conflict=ANSWER_KEY, update=ANSWER_FIELDS
+            ),
+            counters.upsert_statement(self._counts, dialect),
+        ]
+        if self._outbox:
+            out.append(insert_statement(OutboundMessage, self._outbox, dialect, ignore_conflicts=False))
+        return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -108,13 +109,17 @@ def deltas(added: Iterable[Counted], removed: Iterable[Counted] = ()) -> Counter
 
 async def apply(change: Counter[Key], conn: BaseDBAsyncClient) -> None:
     """Add the deltas in one prepared upsert (SQLite and PostgreSQL both speak ON CONFLICT)."""
-    if not change:
-        return
-    postgres = conn.capabilities.dialect == "postgres"
-    marks = ", ".join(f"${i}" if postgres else "?" for i in range(1, 6))
+    sql, rows = upsert_statement(change, conn.capabilities.dialect)
+    if rows:
+        await conn.execute_many(sql, rows)
+
+
+def upsert_statement(change: Counter[Key], dialect: str) -> tuple[str, list[list[Any]]]:
+    """apply()'s upsert and its rows, in key order (two writers lock counter rows in the same order)."""
+    marks = ", ".join(f"${i}" if dialect == "postgres" else "?" for i in range(1, 6))
     sql = (
         f'INSERT INTO "{TABLE}" ("poll_id", "question_key", "scope", "category", "count") VALUES ({marks}) '  # noqa: S608
         'ON CONFLICT ("poll_id", "question_key", "scope", "category") '
         f'DO UPDATE SET "count" = "{TABLE}"."count" + excluded."count"'
     )
-    await conn.execute_many(sql, [[*key, n] for key, n in sorted(change.items())])
+    return sql, [[*key, n] for key, n in sorted(change.items())]

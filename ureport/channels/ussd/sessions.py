@@ -18,7 +18,7 @@ from ureport.channels.ussd.screens import Deck, render
 from ureport.channels.ussd.texts import text
 from ureport.clock import utcnow
 from ureport.conversation import Conversation
-from ureport.db import fetch_where, update_rows
+from ureport.db import fetch_where, insert_models_statement, update_statement
 from ureport.models import UssdSession
 from ureport.polls import Catalog
 from ureport.privacy import Keyring
@@ -102,13 +102,14 @@ class UssdService:
                 replies.append(reply)
                 if row is not None:
                     touched[row.id] = row
-            await work.flush(conn)  # contacts first: sessions refer to them
+            dialect = conn.capabilities.dialect
             created = [row for row in touched.values() if row.id not in existing]
-            if created:
-                await UssdSession.bulk_create(created, using_db=conn)
             changed = [row for row in touched.values() if row.id in existing]
-            if changed:
-                await update_rows(UssdSession, changed, SESSION_FIELDS, conn)
+            sessions = [  # after the contacts: sessions refer to them
+                insert_models_statement(UssdSession, created, dialect),
+                update_statement(UssdSession, changed, SESSION_FIELDS, dialect),
+            ]
+            await work.flush(conn, then=sessions)
         return replies
 
     async def _refresh(self) -> None:

@@ -1,0 +1,201 @@
+"""A batch's writes as prepared statements (ureport.db): the values each field writes are the ORM's own,
+whole objects are stored as bulk_create stores them, and on SQLite the statements run in one trip to
+the database thread, all or nothing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from tests.conftest import PG_URL
+from ureport import db
+from ureport.models import (
+    Answer,
+    Contact,
+    ContactStatus,
+    FlowRun,
+    OutboundMessage,
+    Poll,
+    RunStatus,
+    UssdSession,
+)
+
+pytestmark = pytest.mark.anyio
+
+SAMPLES: tuple[Any, ...] = (
+    None,
+    "",
+    "text",
+    "x" * 200,  # longer than any CharField here: the field itself must refuse it
+    0,
+    -5,
+    2**40,
+    True,
+    False,
+    1.5,
+    uuid.UUID("12345678-1234-5678-1234-567812345678"),
+    ContactStatus.ACTIVE,
+    RunStatus.COMPLETED,
+    "active",
+    datetime(2026, 12, 2, 8, 0, tzinfo=UTC),
+    {"a": [1, 2]},
+)
+
+
+REPLACED = ("category", "value")
+
+
+def _outcome(convert: Any, value: Any, instance: Any) -> tuple[str, Any]:
+    try:
+        return "value", convert(value, instance)
+    except Exception as exc:  # noqa: BLE001 - which error, compared below
+        return "error", type(exc)
+
+
+@pytest.mark.parametrize("model", [Contact, FlowRun, Answer, UssdSession, OutboundMessage])
+async def test_writer_gives_what_the_field_itself_writes(database: str, model: type[Model]) -> None:
+    meta = model._meta
+    for name in meta.fields_db_projection:
+        field = meta.fields_map[name]
+        write = db.writer(field)
+        for value in SAMPLES:
+            expected = _outcome(field.to_db_value, value, model)
+            got = _outcome(write, value, model)
+            assert got == expected, (model.__name__, name, value)
+            assert type(got[1]) is type(expected[1]), (model.__name__, name, value)
+
+
+async def _poll() -> Poll:
+    return await Poll.create(
+        slug="night-walk",
+        kind="poll",
+        title={"en": "Night walk"},
+        source="",
+        version="1",
+        default_language="en",
+    )
+
+
+async def test_statements_store_whole_objects_as_bulk_create_does(database: str) -> None:
+    poll = await _poll()
+    now = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    contact = Contact(urn_digest="d1", urn_cipher="c1", language="sw", birth_year=2008, sex="female")
+    run = FlowRun(
+        contact_id=contact.id,
+        poll_id=poll.id,
+        channel="ussd",
+        state={"node": "q1", "results": {}},
+        expires_at=now + timedelta(days=7),
+    )
+    answer = Answer(
+        run_id=run.id,
+        contact_ref=contact.id,
+        poll_id=poll.id,
+        question_key="safe",
+        category="Yes",
+        value="ndiyo",
+        number=None,
+        channel="ussd",
+        age=18,
+        sex="female",
+        language="sw",
+        created_at=now,
+    )
+    async with in_transaction() as conn:
+        dialect = conn.capabilities.dialect
+        await db.execute_statements(
+            conn,
+            [
+                db.insert_models_statement(Contact, [contact], dialect),
+                db.insert_models_statement(FlowRun, [run], dialect),
+                db.insert_models_statement(Answer, [answer], dialect),
+            ],
+        )
+    stored = await Contact.get(id=contact.id)
+    assert (stored.status, stored.language, stored.birth_year, stored.fields_json) == (
+        ContactStatus.STRANGER,
+        "sw",
+        2008,
+        {},
+    )
+    assert stored.created_at is not None  # auto_now_add, as the ORM sets it
+    stored_run = await FlowRun.get(id=run.id)
+    assert stored_run.state == {"node": "q1", "results": {}}
+    assert stored_run.status == RunStatus.ACTIVE and stored_run.created_at is not None
+    assert await Answer.filter(run_id=run.id).values_list("category", "value", "age") == [
+        ("Yes", "ndiyo", 18)
+    ]
+
+    # The same question answered again replaces the answer's fields (one answer per run and question).
+    answer.category, answer.value = "No", "hapana"
+    contact.status, contact.last_seen_at = ContactStatus.ACTIVE, now
+    async with in_transaction() as conn:
+        dialect = conn.capabilities.dialect
+        await db.execute_statements(
+            conn,
+            [
+                db.update_statement(Contact, [contact], ("status", "last_seen_at"), dialect),
+                db.insert_models_statement(
+                    Answer,
+                    [answer],
+                    dialect,
+                    conflict=("run_id", "question_key"),
+                    update=("category", "value"),
+                ),
+                db.update_statement(Contact, [], ("status",), dialect),  # nothing to run: skipped
+            ],
+        )
+    assert await Answer.filter(run_id=run.id).values_list("category", "value") == [("No", "hapana")]
+    stored = await Contact.get(id=contact.id)
+    assert stored.status == ContactStatus.ACTIVE and stored.last_seen_at == now
+
+
+async def test_a_failing_statement_raises_the_orms_error_and_writes_nothing(database: str) -> None:
+    first = Contact(urn_digest="d1")
+    twin = Contact(urn_digest="d1")  # the digest is unique
+    with pytest.raises(IntegrityError):
+        async with in_transaction() as conn:
+            dialect = conn.capabilities.dialect
+            await db.execute_statements(
+                conn,
+                [
+                    db.insert_models_statement(Contact, [first], dialect),
+                    db.insert_models_statement(Contact, [twin], dialect),
+                ],
+            )
+    assert await Contact.all().count() == 0
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's database thread; asyncpg runs each statement itself")
+async def test_on_sqlite_the_statements_take_one_trip_to_the_database_thread(database: str) -> None:
+    contacts = [Contact(urn_digest=f"d{n}") for n in range(3)]
+    async with in_transaction() as conn:
+        thread = conn._connection
+        trips = 0
+        original = thread._execute
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal trips
+            trips += 1
+            return await original(*args, **kwargs)
+
+        thread._execute = counted
+        try:
+            await db.execute_statements(
+                conn,
+                [
+                    db.insert_models_statement(Contact, contacts, "sqlite"),
+                    db.update_statement(Contact, contacts, ("language",), "sqlite"),
+                    db.update_in_statement(Contact, [c.id for c in contacts], {"sex": "male"}, "sqlite"),
+                ],
+            )
+        finally:
+            thread._execute = original
+    assert trips == 1
+    assert await Contact.filter(sex="male").count() == 3
