@@ -1,8 +1,10 @@
 -- wrk script: each wrk thread is one simulated phone at a time, dialling the USSD code and walking through
 -- registration and the demo poll hop by hop (a thread waits for each screen before the next hop).
--- Set by the benchmark: BENCH_RUN (keeps session ids and phones apart between runs).
+-- Set by the benchmark: BENCH_RUN (keeps session ids apart between runs) and BENCH_PHONES_FROM (the first
+-- phone number's digits after +2547: runs that must not meet each other's registered phones differ).
 local hops = {"", "1", "98", "98", "2007", "1", "47", "1", "98", "98", "1", "2", "1", "2", "15", "more lights"}
 local run = os.getenv("BENCH_RUN") or "0"
+local phones_from = tonumber(os.getenv("BENCH_PHONES_FROM") or "20000000")
 local threads = {}
 local counter = 0
 
@@ -20,7 +22,7 @@ local session, step, path = 0, 1, ""
 ends, invalid, bad = 0, 0, 0  -- globals: done() reads them from each thread
 
 request = function()
-  local phone = string.format("+2547%08d", 20000000 + tid * 10000 + session % 10000)
+  local phone = string.format("+2547%08d", phones_from + tid * 10000 + session % 10000)
   local body = "sessionId=bench-" .. run .. "-" .. tid .. "-" .. session
     .. "&serviceCode=%2A384%2A123%23&networkCode=63902&phoneNumber=" .. urlencode(phone)
     .. "&text=" .. urlencode(path)

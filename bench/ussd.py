@@ -56,12 +56,18 @@ class Load:
         return self.hops / self.seconds
 
 
-def run_sessions(url: str, args: argparse.Namespace, run: str) -> Load:
+WARM_UP_PHONES = 60_000_000  # the warm-up's phones (+2547 6...), never the timed run's (+2547 2...)
+
+
+def run_sessions(
+    url: str, args: argparse.Namespace, run: str, seconds: float | None = None, phones_from: int = 20_000_000
+) -> Load:
     """wrk with one thread per simulated session: each thread's hops are strictly sequential."""
-    wrk = [ensure_wrk(), f"-t{args.sessions}", f"-c{args.sessions}", f"-d{args.seconds}s", "--timeout", "30s"]
+    seconds = args.seconds if seconds is None else seconds
+    wrk = [ensure_wrk(), f"-t{args.sessions}", f"-c{args.sessions}", f"-d{seconds}s", "--timeout", "30s"]
     out = subprocess.run(
         [*wrk, "-s", str(SCRIPT), url],
-        env={**os.environ, "BENCH_RUN": run},
+        env={**os.environ, "BENCH_RUN": run, "BENCH_PHONES_FROM": str(phones_from)},
         capture_output=True,
         text=True,
         check=True,
@@ -84,7 +90,10 @@ def run_sessions(url: str, args: argparse.Namespace, run: str) -> Load:
 
 
 def measured(url: str, args: argparse.Namespace, run: str, pid: int) -> tuple[Load, float]:
-    """The load, and the server's CPU microseconds per hop while it ran."""
+    """The load, and the server's CPU microseconds per hop while it ran, after an untimed warm-up (the
+    app computes its public results in the background for its first moments, and caches fill)."""
+    if args.warm_up:
+        run_sessions(url, args, run + "-warm", seconds=args.warm_up, phones_from=WARM_UP_PHONES)
     before = cpu_seconds(pid)
     load = run_sessions(url, args, run)
     return load, (cpu_seconds(pid) - before) / max(load.hops, 1) * 1e6
@@ -112,6 +121,7 @@ def main() -> None:
     )
     parser.add_argument("--sessions", type=int, default=50, help="concurrent simulated sessions")
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--warm-up", type=int, default=2, help="seconds of untimed load first (0: none)")
     parser.add_argument("--database-url", help="a PostgreSQL server to run on (default: SQLite)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ureport-bench-"))
