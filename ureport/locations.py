@@ -241,6 +241,11 @@ def _build_places(path: Path, rows: list[_Row]) -> list[Place]:
     return places
 
 
+def _menu_order(place: Place) -> tuple[bool, int, str]:
+    """By number (the order people know), then by name."""
+    return (place.number is None, place.number or 0, fold(place.name))
+
+
 class LocationIndex:
     """Matches a free-text reply to one leaf place (district) by number, name, word or fuzzy spelling."""
 
@@ -257,13 +262,23 @@ class LocationIndex:
                     self._keys.setdefault(key, set()).add(place.code)
         self._max_words = max((k.count(" ") + 1 for k in self._keys), default=1)
         self._choices = list(self._keys)
+        # A menu lists them, and a typed prefix is looked up, on many USSD hops: sorted and folded once.
+        self._leaves = sorted(
+            self._places.values(), key=lambda p: (p.number is None, p.number or 0, fold(p.name))
+        )
+        self._folded_names = [(fold(p.name), p) for p in self._leaves]
 
     def __len__(self) -> int:
         return len(self._places)
 
     def leaves(self) -> list[Place]:
         """Every place people answer with, by number (the order people know), then by name."""
-        return sorted(self._places.values(), key=lambda p: (p.number is None, p.number or 0, fold(p.name)))
+        return list(self._leaves)
+
+    def starting_with(self, text: str) -> list[Place]:
+        """The places whose name begins with `text` (folded), in leaves() order; none for an empty text."""
+        prefix = fold(text)
+        return [place for name, place in self._folded_names if prefix and name.startswith(prefix)]
 
     def by_code(self, code: str) -> Place | None:
         return self._places.get(code)

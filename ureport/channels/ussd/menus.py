@@ -11,7 +11,7 @@ from ureport.channels.ussd.texts import LANGUAGE_NAMES, MAIN_TITLE, text
 from ureport.conversation import Conversation
 from ureport.flows import engine
 from ureport.flows.model import QuestionType
-from ureport.locations import Place, fold
+from ureport.locations import Place
 from ureport.models import Contact, ContactStatus
 from ureport.polls import Catalog
 from ureport.workspace import Workspace
@@ -195,8 +195,7 @@ class Menus:
         return Deck("set_language", "menu:language", (), text("pick_language", lang), options, language=lang)
 
     def districts(self, given: str) -> list[Place]:
-        prefix = fold(given)
-        return [p for p in self.catalog.locations.leaves() if prefix and fold(p.name).startswith(prefix)]
+        return self.catalog.locations.starting_with(given)
 
     def district_menu(
         self, hop: Hop, mode: str, places: list[Place] | None = None, *, question: str | None = None
