@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ureport.db import build
 from ureport.flows import engine
 from ureport.flows.model import Flow
 from ureport.models import Answer, Contact, ContactStatus, FlowRun, RunStatus
@@ -290,7 +291,8 @@ class Conversation:
     def _answer(
         self, contact: Contact, run: FlowRun, event: engine.ResultSaved, channel: str, now: datetime
     ) -> Answer:
-        return Answer(
+        return build(
+            Answer,
             run_id=run.id,
             contact_ref=contact.id,
             poll_id=run.poll_id,  # type: ignore[attr-defined]
@@ -299,6 +301,7 @@ class Conversation:
             value=redact(event.value, self.region),
             number=event.number,
             created_at=now,
+            region_id=None,  # the workspace fills it in from the district
             **self._snapshot(contact, channel, now),
         )
 

@@ -99,11 +99,13 @@ Key = tuple[int, str, str, str]  # poll id, question key, scope, category
 
 def deltas(added: Iterable[Counted], removed: Iterable[Counted] = ()) -> Counter[Key]:
     """Counter changes for answers added and answers replaced (a question asked again in a loop)."""
-    change: Counter[Key] = Counter()
+    change: dict[Key, int] = {}  # a dict's get, not Counter's __missing__ per new key (every answer's)
     for sign, answers in ((1, added), (-1, removed)):
         for answer in answers:
+            poll_id, question_key, category = answer.poll_id, answer.question_key, answer.category
             for scope in scopes(answer.snapshot):
-                change[(answer.poll_id, answer.question_key, scope, answer.category)] += sign
+                key = (poll_id, question_key, scope, category)
+                change[key] = change.get(key, 0) + sign
     return Counter({key: n for key, n in change.items() if n})
 
 
