@@ -229,3 +229,30 @@ async def test_on_sqlite_the_statements_take_one_trip_to_the_database_thread(dat
             thread._execute = original
     assert trips == 1
     assert await Contact.filter(sex="male").count() == 3
+
+
+async def test_build_sets_exactly_the_fields_given_and_refuses_gaps(database: str) -> None:
+    poll = await _poll()
+    values: dict[str, Any] = {
+        "run_id": uuid.uuid4(),
+        "contact_ref": uuid.uuid4(),
+        "poll_id": poll.id,
+        "question_key": "safe",
+        "category": "Yes",
+        "value": "yes",
+        "number": None,
+        "channel": "sms",
+        "age": 17,
+        "sex": "male",
+        "district_id": None,
+        "region_id": None,
+        "language": "en",
+        "created_at": datetime(2026, 12, 2, 8, 0, tzinfo=UTC),
+    }
+    built = db.build(Answer, **values)
+    assert built.id is None and not built._saved_in_db
+    assert {name: getattr(built, name) for name in values} == values
+    with pytest.raises(TypeError, match="language"):
+        db.build(Answer, **{k: v for k, v in values.items() if k != "language"})
+    with pytest.raises(TypeError, match="colour"):
+        db.build(Answer, **values, colour="red")
