@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import IntegrityError, TransactionManagementError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -256,3 +256,33 @@ async def test_build_sets_exactly_the_fields_given_and_refuses_gaps(database: st
         db.build(Answer, **{k: v for k, v in values.items() if k != "language"})
     with pytest.raises(TypeError, match="colour"):
         db.build(Answer, **values, colour="red")
+
+
+async def test_selects_read_models_and_none_reads_nothing(database: str) -> None:
+    await Contact.bulk_create(
+        [Contact(urn_digest=f"d{n}", language="sw" if n % 2 else "en") for n in range(4)]
+    )
+    async with in_transaction() as conn:
+        dialect = conn.capabilities.dialect
+        swahili, nothing, english = await db.fetch_selects(
+            conn,
+            [
+                db.select(Contact, ("urn_digest",), dialect, where={"language": "sw"}, order_by="urn_digest"),
+                db.select(Contact, ("urn_digest",), dialect, where={"id__in": []}),  # None: no row can match
+                db.select(Contact, ("urn_digest", "language"), dialect, where={"language": "en"}, limit=1),
+            ],
+        )
+    assert [c.urn_digest for c in swahili] == ["d1", "d3"]
+    assert nothing == []
+    assert [(c.urn_digest, c.language) for c in english] in ([("d0", "en")], [("d2", "en")])
+
+
+async def test_writes_that_commit_end_the_transaction(database: str) -> None:
+    contact = Contact(urn_digest="d1")
+    async with in_transaction() as conn:
+        statement = db.insert_models_statement(Contact, [contact], conn.capabilities.dialect)
+        await db.execute_statements(conn, [statement], commit=True)
+        if not PG_URL:  # committed in that trip: nothing more may run in it, it would run outside it
+            with pytest.raises(TransactionManagementError):
+                await conn.execute_query("SELECT 1")
+    assert await Contact.filter(urn_digest="d1").count() == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
 from pathlib import Path
@@ -178,13 +179,19 @@ def insert_models_statement(
     return sql, [[write(getattr(obj, name), obj) for name, write in writers] for obj in objects]
 
 
-async def execute_statements(conn: BaseDBAsyncClient, statements: Iterable[Statement]) -> None:
+async def execute_statements(
+    conn: BaseDBAsyncClient, statements: Iterable[Statement], *, commit: bool = False
+) -> None:
     """Run (sql, rows) statements in order in the caller's transaction, skipping those with no rows:
-    on SQLite in one trip to the database thread (ureport.sqlite_backend), elsewhere one by one."""
+    on SQLite in one trip to the database thread (ureport.sqlite_backend), elsewhere one by one.
+
+    `commit`: these are the transaction's last writes. On SQLite the commit goes in the same trip, and
+    the transaction is over (anything more in it is refused); elsewhere the transaction commits at its
+    end as usual."""
     todo = [(sql, rows) for sql, rows in statements if rows]
     if isinstance(conn, LockingTransactionWrapper):
-        if todo:
-            await conn.execute_statements(todo)
+        if todo or commit:
+            await conn.execute_statements(todo, commit=commit)
         return
     for sql, rows in todo:
         await conn.execute_many(sql, list(rows))  # type: ignore[arg-type]
@@ -344,6 +351,16 @@ def writer(field: Any) -> Writer:
 _OPERATORS = {"": "=", "in": "IN", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
+@dataclass(frozen=True)
+class Select:
+    """A prepared SELECT of some fields of a model, its rows to be read back as partial models."""
+
+    model: type[Model]
+    fields: Sequence[str]
+    sql: str
+    params: list[Any]
+
+
 async def fetch_where(
     model: type[M],
     fields: Sequence[str],
@@ -354,14 +371,33 @@ async def fetch_where(
     limit: int | None = None,
     lock: str = "",
 ) -> list[M]:
-    """fetch_partial() for the hot paths' simple queries, with the SQL written here, not by pypika.
+    """fetch_partial() for the hot paths' simple queries, with the SQL written here, not by pypika:
+    select() run now."""
+    query = select(
+        model, fields, conn.capabilities.dialect, where=where, order_by=order_by, limit=limit, lock=lock
+    )
+    found: list[M] = (await fetch_selects(conn, [query]))[0]
+    return found
+
+
+def select(
+    model: type[Model],
+    fields: Sequence[str],
+    dialect: str,
+    *,
+    where: Mapping[str, Any],
+    order_by: str | None = None,
+    limit: int | None = None,
+    lock: str = "",
+) -> Select | None:
+    """The SELECT of `fields`, or None when an empty IN list means no row can match.
 
     `where` takes Tortoise's filter names (`status`, `id__in`, `id__gt`, `updated_at__gte`, ...), all
     ANDed; `order_by` a field name, `-` first for descending; `lock` (`FOR UPDATE`, ...) applies on
     PostgreSQL only. Building a queryset's SQL through pypika cost about as much as running it, for
     the few rows a batch reads; the values are converted by each field as the ORM would."""
     meta = model._meta
-    postgres = conn.capabilities.dialect == "postgres"
+    postgres = dialect == "postgres"
     tests: list[str] = []
     params: list[Any] = []
     for name, value in where.items():
@@ -370,7 +406,7 @@ async def fetch_where(
         convert = meta.fields_map[field_name].to_db_value
         if operator == "in":
             if not value:
-                return []
+                return None
             marks = [_mark(postgres, len(params) + i) for i in range(1, len(value) + 1)]
             tests.append(f"{column} IN ({', '.join(marks)})")
             params += [convert(v, model) for v in value]
@@ -390,8 +426,23 @@ async def fetch_where(
         sql += f" LIMIT {int(limit)}"
     if lock and postgres:
         sql += " " + lock
-    _, rows = await conn.execute_query(sql, params)
-    return _partial_models(model, fields, rows, by_position=True)
+    return Select(model, tuple(fields), sql, params)
+
+
+async def fetch_selects(conn: BaseDBAsyncClient, queries: Sequence[Select | None]) -> list[list[Any]]:
+    """Each query's rows as partial models (none for a None query), in the caller's transaction: on
+    SQLite all in one trip to the database thread, elsewhere one after another."""
+    todo = [query for query in queries if query is not None]
+    results: Sequence[Sequence[Any]]
+    if isinstance(conn, LockingTransactionWrapper) and len(todo) > 1:
+        results = await conn.fetch_all([(query.sql, query.params) for query in todo])
+    else:
+        results = [(await conn.execute_query(query.sql, query.params))[1] for query in todo]
+    found = iter(
+        _partial_models(query.model, query.fields, rows, by_position=True)
+        for query, rows in zip(todo, results, strict=True)
+    )
+    return [[] if query is None else next(found) for query in queries]
 
 
 def _column_as(column: str, name: str) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from ureport.clock import utcnow
 from ureport.conversation import Conversation
-from ureport.db import fetch_where, update_in_statement
+from ureport.db import Select, fetch_selects, select, update_in_statement
 from ureport.flows.render import render_sms
 from ureport.models import InboundMessage, InboxStatus
 from ureport.polls import Catalog
@@ -65,9 +66,7 @@ class InboundHandler:
         ]
         async with in_transaction() as conn:
             dialect = conn.capabilities.dialect
-            pending = await _claim([row.id for row in rows], conn)
-            numbers = [number for row, number, _ in decoded if row.id in pending]
-            work = await Workspace.load(numbers, self.keyring, now, conn, regions=self.catalog.regions)
+            pending, work = await self._claim_and_read(conn, decoded, now)
             queued = 0
             for row, number, text in decoded:
                 if row.id in pending:  # another worker may have processed it meanwhile
@@ -76,8 +75,30 @@ class InboundHandler:
                     texts = [render_sms(reply) for reply in replies]
                     queued += work.queue(contact, texts, in_reply_to=row.id)
             done = {"status": InboxStatus.PROCESSED, "processed_at": now}
-            await work.flush(conn, then=[update_in_statement(InboundMessage, sorted(pending), done, dialect)])
+            marked = update_in_statement(InboundMessage, sorted(pending), done, dialect)
+            await work.flush(conn, then=[marked], commit=True)
         return queued
+
+    async def _claim_and_read(
+        self, conn: BaseDBAsyncClient, decoded: list[tuple[InboundMessage, str, str]], now: datetime
+    ) -> tuple[set[int], Workspace]:
+        """The ids of the rows still pending, and a workspace with their contacts and runs."""
+        dialect = conn.capabilities.dialect
+        claim = _claim([row.id for row, _, _ in decoded], dialect)
+        regions = self.catalog.regions
+        if dialect == "postgres":  # several workers: lock the contacts of the rows this one claimed only
+            (claimed,) = await fetch_selects(conn, [claim])
+            pending = {row.id for row in claimed}
+            numbers = [number for row, number, _ in decoded if row.id in pending]
+            work = Workspace.prepare(numbers, self.keyring, now, regions=regions)
+            (contacts,) = await fetch_selects(conn, [work.contacts_query(dialect)])
+        else:  # one writer at a time: the claim and every row's contact in one trip to the database
+            work = Workspace.prepare([number for _, number, _ in decoded], self.keyring, now, regions=regions)
+            claimed, contacts = await fetch_selects(conn, [claim, work.contacts_query(dialect)])
+            pending = {row.id for row in claimed}
+        work.adopt_contacts(contacts)
+        work.adopt_runs(*await fetch_selects(conn, work.runs_queries(dialect)))
+        return pending, work
 
     async def _record_failure(self, row: InboundMessage, exc: Exception) -> None:
         attempts = row.attempts + 1
@@ -88,8 +109,7 @@ class InboundHandler:
         )
 
 
-async def _claim(ids: list[int], conn: BaseDBAsyncClient) -> set[int]:
-    """The ids still pending, locked against other workers on PostgreSQL (skipped if they hold them)."""
+def _claim(ids: list[int], dialect: str) -> Select | None:
+    """The rows still pending, locked against other workers on PostgreSQL (skipped if they hold them)."""
     where = {"id__in": ids, "status": InboxStatus.PENDING}
-    found = await fetch_where(InboundMessage, ("id",), conn, where=where, lock="FOR UPDATE SKIP LOCKED")
-    return {row.id for row in found}
+    return select(InboundMessage, ("id",), dialect, where=where, lock="FOR UPDATE SKIP LOCKED")

@@ -17,11 +17,14 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from ureport.aggregates import counters
 from ureport.db import (
+    Select,
     Statement,
     execute_statements,
+    fetch_selects,
     fetch_where,
     insert_models_statement,
     insert_statement,
+    select,
     update_statement,
 )
 from ureport.flows.model import ANSWERED
@@ -109,6 +112,7 @@ class Workspace:
     _answers: dict[tuple[uuid.UUID, str], Answer] = field(default_factory=dict)
     _outbox: list[dict[str, Any]] = field(default_factory=list)
     _digests: dict[str, str] = field(default_factory=dict)  # number -> current digest, this batch only
+    _numbers: dict[str, str] = field(default_factory=dict)  # digest (any key version) -> number
 
     @classmethod
     async def load(
@@ -121,27 +125,42 @@ class Workspace:
         regions: Mapping[int, int] | None = None,
     ) -> Workspace:
         """Read every contact of these numbers (under any key version), their open runs and past polls."""
+        work = cls.prepare(numbers, keyring, now, regions=regions)
+        (contacts,) = await fetch_selects(conn, [work.contacts_query(conn.capabilities.dialect)])
+        work.adopt_contacts(contacts)
+        work.adopt_runs(*await fetch_selects(conn, work.runs_queries(conn.capabilities.dialect)))
+        return work
+
+    @classmethod
+    def prepare(
+        cls,
+        numbers: Iterable[str],
+        keyring: Keyring,
+        now: datetime,
+        *,
+        regions: Mapping[int, int] | None = None,
+    ) -> Workspace:
+        """An empty workspace for these numbers, to read in two steps (load() does both): its contacts
+        (contacts_query, adopt_contacts), then their runs (runs_queries, adopt_runs). A batch sends its
+        own reads along with each step, so that on SQLite each step is one trip to the database."""
         work = cls(keyring, now, regions=regions or {})
-        digests: dict[str, str] = {}
         for number in set(numbers):
             versions = keyring.digests(number)  # the current key's first
             work._digests[number] = versions[0]
-            digests.update((d, number) for d in versions)
+            work._numbers.update((d, number) for d in versions)
+        return work
+
+    def contacts_query(self, dialect: str) -> Select | None:
+        """The contacts of the numbers, under any key version."""
         # On PostgreSQL several workers run: one batch per contact at a time, the rows locked in id
         # order, so two workers whose batches share contacts can never deadlock.
-        postgres = conn.capabilities.dialect == "postgres"
-        found = await fetch_where(
-            Contact,
-            CONTACT_LOADED,
-            conn,
-            where={"urn_digest__in": list(digests)},
-            order_by="id" if postgres else None,
-            lock="FOR UPDATE",
-        )
+        where = {"urn_digest__in": list(self._numbers)}
+        order = "id" if dialect == "postgres" else None
+        return select(Contact, CONTACT_LOADED, dialect, where=where, order_by=order, lock="FOR UPDATE")
+
+    def adopt_contacts(self, found: Iterable[Contact]) -> None:
         for contact in found:
-            work._adopt(contact, digests[contact.urn_digest])
-        await work._load_runs(conn)
-        return work
+            self._adopt(contact, self._numbers[contact.urn_digest])
 
     @classmethod
     async def of_contacts(
@@ -156,28 +175,29 @@ class Workspace:
         """A workspace for contacts the caller already read (and locked): a broadcast has ids, not numbers."""
         work = cls(keyring, now, regions=regions or {})
         work.contacts = {c.urn_digest: c for c in contacts}
-        await work._load_runs(conn)
+        work.adopt_runs(*await fetch_selects(conn, work.runs_queries(conn.capabilities.dialect)))
         return work
 
-    async def _load_runs(self, conn: BaseDBAsyncClient) -> None:
-        ids = [c.id for c in self.contacts.values()]
-        if ids:
-            # CLOSED runs come along (same index): their person's next text gets poll_closed once.
-            live = (RunStatus.ACTIVE, RunStatus.CLOSED)
-            runs = await fetch_where(
-                FlowRun,
-                RUN_LOADED,
-                conn,
-                where={"contact_id__in": ids, "status__in": live},
-                order_by="created_at",
-            )
-            for run in runs:
-                if run.status == RunStatus.CLOSED:
-                    self.closed_runs.setdefault(run.contact_id, []).append(run)  # type: ignore[attr-defined]
-                else:
-                    self.open_runs[run.contact_id] = run  # type: ignore[attr-defined]
-            taken = await fetch_where(FlowRun, ("contact_id", "poll_id"), conn, where={"contact_id__in": ids})
-            self.taken = {(run.contact_id, run.poll_id) for run in taken}  # type: ignore[attr-defined]
+    def contact_ids(self) -> list[uuid.UUID]:
+        return [c.id for c in self.contacts.values()]
+
+    def runs_queries(self, dialect: str) -> list[Select | None]:
+        """The contacts' live runs, and (contact, poll) of every run they had."""
+        ids = self.contact_ids()
+        # CLOSED runs come along (same index): their person's next text gets poll_closed once.
+        live = {"contact_id__in": ids, "status__in": (RunStatus.ACTIVE, RunStatus.CLOSED)}
+        return [
+            select(FlowRun, RUN_LOADED, dialect, where=live, order_by="created_at"),
+            select(FlowRun, ("contact_id", "poll_id"), dialect, where={"contact_id__in": ids}),
+        ]
+
+    def adopt_runs(self, runs: Iterable[FlowRun], taken: Iterable[FlowRun]) -> None:
+        for run in runs:
+            if run.status == RunStatus.CLOSED:
+                self.closed_runs.setdefault(run.contact_id, []).append(run)  # type: ignore[attr-defined]
+            else:
+                self.open_runs[run.contact_id] = run  # type: ignore[attr-defined]
+        self.taken = {(run.contact_id, run.poll_id) for run in taken}  # type: ignore[attr-defined]
 
     async def _uncount_replaced(self, conn: BaseDBAsyncClient) -> None:
         """Answers stored before this batch that it answers again (a loop, USSD "Start again"): their
@@ -306,11 +326,14 @@ class Workspace:
         self._outbox.extend(messages)
         return len(messages)
 
-    async def flush(self, conn: BaseDBAsyncClient, then: Iterable[Statement] = ()) -> None:
+    async def flush(
+        self, conn: BaseDBAsyncClient, then: Iterable[Statement] = (), *, commit: bool = False
+    ) -> None:
         """Write everything this batch changed, parents before children, inside the caller's transaction,
-        followed by the caller's own writes (`then`): on SQLite, all of it in one trip to the database."""
+        followed by the caller's own writes (`then`): on SQLite, all of it in one trip to the database,
+        with the commit too when these end the transaction (`commit`, see db.execute_statements)."""
         await self._uncount_replaced(conn)  # before the answers that replace them are written
-        await execute_statements(conn, [*self.statements(conn.capabilities.dialect), *then])
+        await execute_statements(conn, [*self.statements(conn.capabilities.dialect), *then], commit=commit)
 
     def statements(self, dialect: str) -> list[Statement]:
         """The batch's writes as prepared statements, in the order flush() runs them."""

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from ureport.channels.ussd.menus import Hop, Menus, Step
@@ -18,7 +17,7 @@ from ureport.channels.ussd.screens import Deck, render
 from ureport.channels.ussd.texts import text
 from ureport.clock import utcnow
 from ureport.conversation import Conversation
-from ureport.db import fetch_where, insert_models_statement, update_statement
+from ureport.db import Select, fetch_selects, insert_models_statement, select, update_statement
 from ureport.models import UssdSession
 from ureport.polls import Catalog
 from ureport.privacy import Keyring
@@ -82,19 +81,24 @@ class UssdService:
         await self._refresh()
         now = utcnow()
         self._paths = {}
+        # Every hop's contact is read along with the session rows (on SQLite, one trip to the database),
+        # a retry's too, though it is answered from its session row alone.
+        work = Workspace.prepare(
+            [number for _, number in hops], self.keyring, now, regions=self.catalog.regions
+        )
         async with in_transaction() as conn:
+            dialect = conn.capabilities.dialect
             ids = list({r.session_id for r, _ in hops})
             # FOR UPDATE on PostgreSQL: two workers, one session: one hop at a time.
-            found = await fetch_where(
-                UssdSession, SESSION_LOADED, conn, where={"id__in": ids}, lock="FOR UPDATE"
-            )
+            sessions = select(UssdSession, SESSION_LOADED, dialect, where={"id__in": ids}, lock="FOR UPDATE")
+            found, contacts = await fetch_selects(conn, [sessions, work.contacts_query(dialect)])
             rows: dict[str, UssdSession] = {row.id: row for row in found}
-            # Retries and refused hops are answered from the session row alone: load only the others.
-            fresh = [
-                number for request, number in hops if not self._settled(rows.get(request.session_id), request)
-            ]
-            work = await Workspace.load(fresh, self.keyring, now, conn, regions=self.catalog.regions)
-            dropped = await self._dropped(hops, rows, work, now, conn)
+            work.adopt_contacts(contacts)
+            runs, taken, recent = await fetch_selects(
+                conn, [*work.runs_queries(dialect), self._dropped_query(hops, rows, work, now, dialect)]
+            )
+            work.adopt_runs(runs, taken)
+            dropped = {(row.contact_id, row.run_id): row.state for row in recent}
             existing = set(rows)
             replies, touched = [], {}
             for request, number in hops:
@@ -102,14 +106,13 @@ class UssdService:
                 replies.append(reply)
                 if row is not None:
                     touched[row.id] = row
-            dialect = conn.capabilities.dialect
             created = [row for row in touched.values() if row.id not in existing]
             changed = [row for row in touched.values() if row.id in existing]
-            sessions = [  # after the contacts: sessions refer to them
+            writes = [  # after the contacts: sessions refer to them
                 insert_models_statement(UssdSession, created, dialect),
                 update_statement(UssdSession, changed, SESSION_FIELDS, dialect),
             ]
-            await work.flush(conn, then=sessions)
+            await work.flush(conn, then=writes, commit=True)
         return replies
 
     async def _refresh(self) -> None:
@@ -117,28 +120,30 @@ class UssdService:
             await self.catalog.refresh()
             self._checked = time.monotonic()
 
-    async def _dropped(
+    def _dropped_query(
         self,
         hops: list[tuple[UssdRequest, str]],
         rows: dict[str, UssdSession],
         work: Workspace,
         now: datetime,
-        conn: BaseDBAsyncClient,
-    ) -> Dropped:
-        """The last screen of recent sessions left unfinished, by (contact, run), for the phones
-        dialling a new session."""
-        runs = [work.open_run(work.contact(n)) for r, n in hops if r.session_id not in rows]
-        contacts = [run.contact_id for run in runs if run is not None]  # type: ignore[attr-defined]
-        if not contacts:
-            return {}
-        found = await fetch_where(
-            UssdSession,
-            ("contact_id", "run_id", "state"),
-            conn,
-            where={"contact_id__in": contacts, "ended": False, "updated_at__gte": now - self.resume_window},
-            order_by="updated_at",  # the latest wins
+        dialect: str,
+    ) -> Select | None:
+        """Recent sessions left unfinished by the people dialling a new session, oldest first (the
+        latest wins): their last screen is offered again, by (contact, run)."""
+        known = {contact.urn_digest: contact.id for contact in work.contacts.values()}
+        contacts = {
+            known[digest]
+            for request, number in hops
+            if request.session_id not in rows and (digest := work.digest(number)) in known
+        }
+        where = {
+            "contact_id__in": list(contacts),
+            "ended": False,
+            "updated_at__gte": now - self.resume_window,
+        }
+        return select(
+            UssdSession, ("contact_id", "run_id", "state"), dialect, where=where, order_by="updated_at"
         )
-        return {(row.contact_id, row.run_id): row.state for row in found}  # type: ignore[attr-defined,misc]
 
     def _hop(
         self,
@@ -169,9 +174,6 @@ class UssdService:
         """Whether the session row belongs to this number (under the current key, computed once per
         batch, or an older one during a key rotation)."""
         return row.urn_digest == work.digest(number) or row.urn_digest in self.keyring.digests(number)
-
-    def _settled(self, row: UssdSession | None, request: UssdRequest) -> bool:
-        return row is not None and (row.ended or self._seen(row, request.text))
 
     def _consumed(self, row: UssdSession) -> str:
         """The inputs this session has taken so far, decrypted once per row and batch (three looks)."""
