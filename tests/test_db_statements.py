@@ -84,6 +84,8 @@ READ_SAMPLES: tuple[Any, ...] = (
     7,
     1,
     "2026-12-02 08:00:00+00:00",
+    "2026-12-02 11:00:00.250000+03:00",
+    "2026-12-02 08:00:00",  # naive: made aware
     '{"a": 1}',
 )
 
@@ -99,6 +101,7 @@ async def test_reader_gives_what_the_field_itself_reads(database: str, model: ty
             got = _outcome(read, value)
             assert got == expected, (model.__name__, name, value)
             assert type(got[1]) is type(expected[1]), (model.__name__, name, value)
+            assert getattr(got[1], "tzinfo", None) == getattr(expected[1], "tzinfo", None)
 
 
 async def _poll() -> Poll:

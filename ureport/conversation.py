@@ -258,7 +258,10 @@ class Conversation:
         state = sprint.session.to_json()
         results = state.get("results")
         if isinstance(results, dict):  # free text may carry a number or an address: never store it raw
-            state["results"] = {k: redact(str(v), self.region) for k, v in results.items()}
+            stored = run.state.get("results") or {}  # redacted when they were stored: left as they are
+            state["results"] = {
+                k: v if stored.get(k) == v else redact(str(v), self.region) for k, v in results.items()
+            }
         run.state = state
         run.expires_at = sprint.session.expires_at
         run.status = RunStatus(sprint.session.status.value)

@@ -31,6 +31,7 @@ from tortoise.fields.data import CharEnumFieldInstance
 from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
+from tortoise.timezone import get_default_timezone, get_use_tz
 from tortoise.transactions import in_transaction
 from tortoise.validators import MaxLengthValidator
 
@@ -495,9 +496,9 @@ def reader(field: Any) -> Callable[[Any], Any]:
     """The field's to_python_value, with shortcuts giving the same result: values already of a plain
     field's type pass as they are, and a UUID's text is parsed once (the same contact and run ids come
     back in several queries of a batch, and again in the next batches of a conversation)."""
-    if isinstance(field, DatetimeField):
-        return partial(_read_datetime, field)
     slow: Callable[[Any], Any] = field.to_python_value
+    if isinstance(field, DatetimeField):
+        return _datetime_reader(field) if get_use_tz() else partial(_read_datetime, field)
     if type(field).to_python_value is Field.to_python_value and field.field_type in (str, int):
         plain = field.field_type
         return lambda value: value if value is None or type(value) is plain else slow(value)
@@ -509,6 +510,25 @@ def reader(field: Any) -> Callable[[Any], Any]:
 @lru_cache(maxsize=16_384)
 def _uuid(text: str) -> uuid.UUID:
     return uuid.UUID(text)
+
+
+def _datetime_reader(field: Any) -> Callable[[Any], Any]:
+    """SQLite's text of an aware datetime, parsed and moved to the ORM's time zone as to_python_value
+    does with time zone support on (the zone is looked up once per query, not once per value)."""
+    zone = get_default_timezone()
+
+    def read(value: Any) -> Any:
+        if type(value) is str:
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                return field.to_python_value(value)
+            if parsed.utcoffset() is not None:
+                return parsed.astimezone(zone)
+            value = parsed
+        return None if value is None else field.to_python_value(value)
+
+    return read
 
 
 def _read_datetime(field: Any, value: Any) -> Any:

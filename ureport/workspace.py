@@ -209,7 +209,7 @@ class Workspace:
         where = {"run_id__in": list({run for run, _ in keys}), "question_key__in": list({q for _, q in keys})}
         for stored in await fetch_where(Answer, ANSWER_COUNTED, conn, where=where):
             if (stored.run_id, stored.question_key) in keys:  # type: ignore[attr-defined]
-                self._count(counters.deltas([], counted(stored)))
+                counters.accumulate(self._counts, [], counted(stored))
 
     def _adopt(self, contact: Contact, number: str) -> None:
         digest = self.digest(number)
@@ -291,7 +291,7 @@ class Workspace:
         replaced = self._answers.get(key)
         if replaced is None:  # one stored before this batch, if any, is uncounted at flush
             self._first_saves.add(key)
-        self._count(counters.deltas(counted(answer), counted(replaced) if replaced else []))
+        counters.accumulate(self._counts, counted(answer), counted(replaced) if replaced else [])
         self._answers[key] = answer
 
     def count_asked(self, poll_id: int, question_key: str, snapshot: dict[str, Any]) -> None:
@@ -302,19 +302,7 @@ class Workspace:
         asked = counters.Counted(
             poll_id, question_key, counters.ASKED, {**snapshot, "region_id": region, "day": day}
         )
-        self._count(counters.deltas([asked]))
-
-    def _count(self, change: Counter[counters.Key]) -> None:
-        """Add `change` to the batch's counter changes, in the time of `change` alone. Negative totals
-        stay: an answer replaced in a later batch than it was given is a -1 for the stored counter
-        (Counter's += would drop it, and the old answer would stay counted)."""
-        counts = self._counts
-        for key, n in change.items():
-            total = counts[key] + n
-            if total:
-                counts[key] = total
-            else:
-                counts.pop(key, None)
+        counters.accumulate(self._counts, [asked])
 
     def queue(
         self, contact: Contact, texts: Iterable[str], *, in_reply_to: int | None, poll_id: int | None = None

@@ -99,14 +99,25 @@ Key = tuple[int, str, str, str]  # poll id, question key, scope, category
 
 def deltas(added: Iterable[Counted], removed: Iterable[Counted] = ()) -> Counter[Key]:
     """Counter changes for answers added and answers replaced (a question asked again in a loop)."""
-    change: dict[Key, int] = {}  # a dict's get, not Counter's __missing__ per new key (every answer's)
+    change: dict[Key, int] = {}
+    accumulate(change, added, removed)
+    return Counter(change)
+
+
+def accumulate(into: dict[Key, int], added: Iterable[Counted], removed: Iterable[Counted] = ()) -> None:
+    """Add deltas() to `into` in place; a key whose total comes to zero is dropped, a negative one
+    stays (the -1 for a stored answer replaced later). A dict's get, not Counter's __missing__ per
+    new key, and no change set built per answer: this runs for every answer and question asked."""
     for sign, answers in ((1, added), (-1, removed)):
         for answer in answers:
             poll_id, question_key, category = answer.poll_id, answer.question_key, answer.category
             for scope in scopes(answer.snapshot):
                 key = (poll_id, question_key, scope, category)
-                change[key] = change.get(key, 0) + sign
-    return Counter({key: n for key, n in change.items() if n})
+                total = into.get(key, 0) + sign
+                if total:
+                    into[key] = total
+                else:
+                    del into[key]
 
 
 async def apply(change: Counter[Key], conn: BaseDBAsyncClient) -> None:
