@@ -9,7 +9,9 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tortoise.connection import connections
@@ -17,6 +19,7 @@ from tortoise.transactions import in_transaction
 
 from tests.conftest import PG_URL
 from ureport import db
+from ureport.models import Contact
 from ureport.sqlite_backend import LockingSqliteClient, WriterLock
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's writer lock; PostgreSQL locks rows")
@@ -121,6 +124,70 @@ async def test_transactions_begin_immediate_and_let_go_of_the_lock(tmp_path: Pat
             other.close()
     finally:
         await db.close()
+
+
+@pytest.mark.anyio
+async def test_begin_goes_with_the_first_statements_and_every_way_in_begins(tmp_path: Path) -> None:
+    """BEGIN IMMEDIATE rides on the transaction's first trip to the database thread: a batch that
+    reads in one trip and writes (committing) in another takes two trips in all. Whatever runs first
+    (Tortoise's own statements, a nested transaction) begins the transaction, so its writes stay
+    atomic; a transaction in which nothing ran commits without a trip and lets go of the lock."""
+    url = f"sqlite://{tmp_path}/one.sqlite3"
+    await db.migrate(url)
+    await db.init(url)
+    try:
+        other = WriterLock(str(tmp_path / "one.sqlite3"))
+        try:
+            async with in_transaction() as conn:
+                thread = conn._connection
+                trips = _count_trips(thread)
+                await db.fetch_selects(
+                    conn,
+                    [
+                        db.select(Contact, ("id",), "sqlite", where={"urn_digest": "d1"}),
+                        db.select(Contact, ("id",), "sqlite", where={"urn_digest": "d2"}),
+                    ],
+                )
+                statement = db.insert_models_statement(Contact, [Contact(urn_digest="d1")], "sqlite")
+                await db.execute_statements(conn, [statement], commit=True)
+            assert trips() == 2
+            assert await Contact.filter(urn_digest="d1").count() == 1
+
+            async with in_transaction() as conn:
+                trips = _count_trips(conn._connection)
+            assert trips() == 0 and _try_lock(other)  # nothing ran, nothing held
+            other.release()
+
+            with pytest.raises(RuntimeError):  # the ORM's own write first: inside the transaction
+                async with in_transaction():
+                    await Contact.create(urn_digest="d2")
+                    raise RuntimeError("rolled back")
+            with pytest.raises(RuntimeError):  # a savepoint first: the transaction begins before it
+                async with in_transaction():
+                    async with in_transaction():
+                        await Contact.create(urn_digest="d3")
+                    raise RuntimeError("rolled back")
+            assert await Contact.filter(urn_digest__in=["d2", "d3"]).count() == 0
+            assert _try_lock(other)
+            other.release()
+        finally:
+            other.close()
+    finally:
+        await db.close()
+
+
+def _count_trips(thread: Any) -> Callable[[], int]:
+    """Counts the calls made on the aiosqlite connection's thread from now on."""
+    calls = 0
+    original = thread._execute
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return await original(*args, **kwargs)
+
+    thread._execute = counted
+    return lambda: calls
 
 
 @pytest.mark.anyio

@@ -186,15 +186,13 @@ class LockingTransactionWrapper(SqliteTransactionWrapper):
         super().__init__(connection)
         self._writer_lock = connection.writer_lock
         self._holding = False
+        self._begun = False
 
     async def begin(self) -> None:
+        """Take the writer lock; `BEGIN IMMEDIATE` goes to the database with the transaction's first
+        statements, in the same trip (a trip fewer per transaction; nothing runs in between)."""
         await self._writer_lock.acquire()
         self._holding = True
-        try:  # Tortoise's commit-then-BEGIN, in one trip to the database thread
-            await self._connection._execute(_begin_immediate, self._connection._conn)  # type: ignore[no-untyped-call]
-        except BaseException:
-            self._let_go()
-            raise
 
     async def execute_statements(self, statements: Sequence[Statement], *, commit: bool = False) -> None:
         """Each (sql, rows) with executemany, in order, in one trip to the database thread; with
@@ -221,16 +219,28 @@ class LockingTransactionWrapper(SqliteTransactionWrapper):
         return rows
 
     async def _on_thread(self, function: Callable[..., Any], *args: Any) -> Any:
+        """`function(raw connection, *args)` on the database thread, after BEGIN IMMEDIATE if this is
+        the transaction's first trip (counted as begun from here: a rollback must always reach it)."""
+        begin, self._begun = not self._begun, True
         try:
-            return await self._connection._execute(function, self._connection._conn, *args)  # type: ignore[no-untyped-call]
+            return await self._connection._execute(_run, self._connection._conn, begin, function, *args)  # type: ignore[no-untyped-call]
         except sqlite3.IntegrityError as exc:  # as Tortoise's own methods translate them
             raise IntegrityError(exc) from exc
         except sqlite3.OperationalError as exc:
             raise OperationalError(exc) from exc
 
     def acquire_connection(self) -> ConnectionWrapper[Any]:
+        """Tortoise's own statements in this transaction: BEGIN IMMEDIATE first when still to come."""
         self._check_open()
-        return super().acquire_connection()
+        return _BeginFirst(self._lock, self)
+
+    def _in_transaction(self) -> TransactionContext:
+        """A nested transaction (a savepoint): the transaction itself is begun first."""
+        return _BegunFirst(super()._in_transaction(), self)
+
+    async def _begin_now(self) -> None:
+        if not self._begun:
+            await self._on_thread(_nothing)
 
     def _check_open(self) -> None:
         """Nothing runs in a transaction committed early: it would run outside it."""
@@ -239,15 +249,26 @@ class LockingTransactionWrapper(SqliteTransactionWrapper):
 
     async def commit(self) -> None:
         try:
-            await super().commit()
+            if self._begun:
+                await super().commit()
+            else:  # nothing ran: nothing to commit, no trip to the database
+                self._finish()
         finally:
             self._let_go()
 
     async def rollback(self) -> None:
         try:
-            await super().rollback()
+            if self._begun:
+                await super().rollback()
+            else:
+                self._finish()
         finally:
             self._let_go()
+
+    def _finish(self) -> None:
+        if self._finalized:
+            raise TransactionManagementError("Transaction already finalised")
+        self._finalized = True
 
     def _let_go(self) -> None:
         if self._holding:
@@ -255,8 +276,52 @@ class LockingTransactionWrapper(SqliteTransactionWrapper):
             self._writer_lock.release()
 
 
+class _BeginFirst(ConnectionWrapper[Any]):
+    """The transaction's connection for one of Tortoise's statements, begun first if need be."""
+
+    __slots__ = ("transaction",)
+
+    def __init__(self, lock: asyncio.Lock, transaction: LockingTransactionWrapper) -> None:
+        super().__init__(lock, transaction)
+        self.transaction = transaction
+
+    async def __aenter__(self) -> Any:
+        connection = await super().__aenter__()
+        try:
+            await self.transaction._begin_now()
+        except BaseException:
+            self._lock.release()
+            raise
+        return connection
+
+
+class _BegunFirst(TransactionContext):
+    """A nested transaction's context, its outer transaction begun before the savepoint."""
+
+    def __init__(self, nested: TransactionContext, outer: LockingTransactionWrapper) -> None:
+        self.nested, self.outer = nested, outer
+        self.client = nested.client
+
+    async def __aenter__(self) -> Any:
+        await self.outer._begin_now()
+        return await self.nested.__aenter__()
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        await self.nested.__aexit__(exc_type, exc_val, exc_tb)
+
+
+def _run(raw: sqlite3.Connection, begin: bool, function: Callable[..., Any], *args: Any) -> Any:
+    if begin:
+        _begin_immediate(raw)
+    return function(raw, *args)
+
+
+def _nothing(raw: sqlite3.Connection) -> None:
+    return None
+
+
 def _begin_immediate(raw: sqlite3.Connection) -> None:
-    raw.commit()
+    raw.commit()  # Tortoise's commit-then-BEGIN: nothing implicit left open
     raw.execute("BEGIN IMMEDIATE")
 
 
