@@ -27,7 +27,10 @@ def prepare_demo(settings: Settings, *, host: str, port: int) -> tuple[Settings,
     if settings.sending_enabled:
         return settings, None
     delivery = f"http://{host}:{port}/channels/africastalking/delivery"
-    fake = FakeGateway(delivery_url=delivery).start()
+    try:  # the next port, as README's examples read it (8001 beside the default 8000)
+        fake = FakeGateway(port=port + 1, delivery_url=delivery).start()
+    except OSError:  # taken: any free one, as the log line says
+        fake = FakeGateway(delivery_url=delivery).start()
     log.info("demo: replies go to the fake gateway at %s (see %s/_fake/messages)", fake.url, fake.url)
     fake_settings = replace(
         settings, at_username="demo", at_api_key="demo-key", at_sender="12345", at_api_url=fake.url
