@@ -180,7 +180,8 @@ class LockingTransactionContext(SqliteTransactionContext):
 
 
 class LockingTransactionWrapper(SqliteTransactionWrapper):
-    """A transaction holding the writer lock from its `BEGIN IMMEDIATE` to its commit or rollback."""
+    """A transaction holding the writer lock from its begin() (its `BEGIN IMMEDIATE` follows with its
+    first statements) to its commit or rollback."""
 
     def __init__(self, connection: LockingSqliteClient) -> None:
         super().__init__(connection)
@@ -199,7 +200,7 @@ class LockingTransactionWrapper(SqliteTransactionWrapper):
         `commit`, the transaction's commit too (it is then over: the context does not commit again).
 
         A batch's writes (contacts, runs, answers, counters, replies, sessions) were a trip each; every
-        trip is a hand-over to the thread and back (about 0.6 ms under load, beside the work itself),
+        trip is a hand-over to the thread and back (about 0.6 ms under load beside the work itself),
         and while this transaction holds the connection the web's inbox commits wait behind it.
         """
         self._check_open()
