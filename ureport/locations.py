@@ -263,9 +263,7 @@ class LocationIndex:
         self._max_words = max((k.count(" ") + 1 for k in self._keys), default=1)
         self._choices = list(self._keys)
         # A menu lists them, and a typed prefix is looked up, on many USSD hops: sorted and folded once.
-        self._leaves = sorted(
-            self._places.values(), key=lambda p: (p.number is None, p.number or 0, fold(p.name))
-        )
+        self._leaves = sorted(self._places.values(), key=_menu_order)
         self._folded_names = [(fold(p.name), p) for p in self._leaves]
 
     def __len__(self) -> int:
