@@ -435,7 +435,7 @@ async def fetch_selects(conn: BaseDBAsyncClient, queries: Sequence[Select | None
     SQLite all in one trip to the database thread, elsewhere one after another."""
     todo = [query for query in queries if query is not None]
     results: Sequence[Sequence[Any]]
-    if isinstance(conn, LockingTransactionWrapper) and len(todo) > 1:
+    if isinstance(conn, LockingTransactionWrapper) and todo:  # one alone too: BEGIN rides with it
         results = await conn.fetch_all([(query.sql, query.params) for query in todo])
     else:
         results = [(await conn.execute_query(query.sql, query.params))[1] for query in todo]
