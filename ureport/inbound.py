@@ -97,7 +97,7 @@ class InboundHandler:
             claimed, contacts = await fetch_selects(conn, [claim, work.contacts_query(dialect)])
             pending = {row.id for row in claimed}
         work.adopt_contacts(contacts)
-        work.adopt_runs(*await fetch_selects(conn, work.runs_queries(dialect)))
+        await work.read_runs(conn)
         return pending, work
 
     async def _record_failure(self, row: InboundMessage, exc: Exception) -> None:

@@ -128,7 +128,7 @@ class Workspace:
         work = cls.prepare(numbers, keyring, now, regions=regions)
         (contacts,) = await fetch_selects(conn, [work.contacts_query(conn.capabilities.dialect)])
         work.adopt_contacts(contacts)
-        work.adopt_runs(*await fetch_selects(conn, work.runs_queries(conn.capabilities.dialect)))
+        await work.read_runs(conn)
         return work
 
     @classmethod
@@ -175,7 +175,7 @@ class Workspace:
         """A workspace for contacts the caller already read (and locked): a broadcast has ids, not numbers."""
         work = cls(keyring, now, regions=regions or {})
         work.contacts = {c.urn_digest: c for c in contacts}
-        work.adopt_runs(*await fetch_selects(conn, work.runs_queries(conn.capabilities.dialect)))
+        await work.read_runs(conn)
         return work
 
     def contact_ids(self) -> list[uuid.UUID]:
@@ -190,6 +190,10 @@ class Workspace:
             select(FlowRun, RUN_LOADED, dialect, where=live, order_by="created_at"),
             select(FlowRun, ("contact_id", "poll_id"), dialect, where={"contact_id__in": ids}),
         ]
+
+    async def read_runs(self, conn: BaseDBAsyncClient) -> None:
+        """The second step alone: runs_queries() read and adopted."""
+        self.adopt_runs(*await fetch_selects(conn, self.runs_queries(conn.capabilities.dialect)))
 
     def adopt_runs(self, runs: Iterable[FlowRun], taken: Iterable[FlowRun]) -> None:
         for run in runs:

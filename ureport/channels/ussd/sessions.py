@@ -130,11 +130,11 @@ class UssdService:
     ) -> Select | None:
         """Recent sessions left unfinished by the people dialling a new session, oldest first (the
         latest wins): their last screen is offered again, by (contact, run)."""
-        known = {contact.urn_digest: contact.id for contact in work.contacts.values()}
         contacts = {
-            known[digest]
+            contact.id
             for request, number in hops
-            if request.session_id not in rows and (digest := work.digest(number)) in known
+            if request.session_id not in rows
+            and (contact := work.contacts.get(work.digest(number))) is not None
         }
         where = {
             "contact_id__in": list(contacts),
