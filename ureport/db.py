@@ -150,8 +150,7 @@ def update_statement(
     marks = [_mark(dialect == "postgres", i) for i in range(1, len(columns) + 2)]
     assignments = ", ".join(f'"{column}" = {mark}' for column, mark in zip(columns, marks, strict=False))
     sql = f'UPDATE "{meta.db_table}" SET {assignments} WHERE "{meta.db_pk_column}" = {marks[-1]}'  # noqa: S608
-    writers = [(name, writer(meta.fields_map[name])) for name in (*fields, meta.pk_attr)]
-    return sql, [[write(getattr(obj, name), obj) for name, write in writers] for obj in objects]
+    return sql, _object_rows(model, (*fields, meta.pk_attr), objects)
 
 
 def insert_models_statement(
@@ -176,8 +175,13 @@ def insert_models_statement(
             f'"{column}" = excluded."{column}"' for column in (meta.fields_db_projection[n] for n in update)
         )
         sql += f" ON CONFLICT ({target}) DO UPDATE SET {changes}"
-    writers = [(name, writer(meta.fields_map[name])) for name in names]
-    return sql, [[write(getattr(obj, name), obj) for name, write in writers] for obj in objects]
+    return sql, _object_rows(model, names, objects)
+
+
+def _object_rows(model: type[Model], names: Sequence[str], objects: Iterable[Model]) -> list[list[Any]]:
+    """Each object's values of `names`, as its fields write them (db.writer)."""
+    writers = [(name, writer(model._meta.fields_map[name])) for name in names]
+    return [[write(getattr(obj, name), obj) for name, write in writers] for obj in objects]
 
 
 async def execute_statements(
