@@ -14,6 +14,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from tests.conftest import PG_URL
+from tests.db_helpers import count_trips
 from ureport import db
 from ureport.models import (
     Answer,
@@ -61,6 +62,13 @@ def _outcome(convert: Any, *args: Any) -> tuple[str, Any]:
         return "error", type(exc)
 
 
+def _assert_same(got: tuple[str, Any], expected: tuple[str, Any], where: tuple[Any, ...]) -> None:
+    """The same value of the same type (and time zone), or the same error."""
+    assert got == expected, where
+    assert type(got[1]) is type(expected[1]), where
+    assert getattr(got[1], "tzinfo", None) == getattr(expected[1], "tzinfo", None), where
+
+
 @pytest.mark.parametrize("model", [Contact, FlowRun, Answer, UssdSession, OutboundMessage])
 async def test_writer_gives_what_the_field_itself_writes(database: str, model: type[Model]) -> None:
     meta = model._meta
@@ -68,10 +76,8 @@ async def test_writer_gives_what_the_field_itself_writes(database: str, model: t
         field = meta.fields_map[name]
         write = db.writer(field)
         for value in SAMPLES:
-            expected = _outcome(field.to_db_value, value, model)
-            got = _outcome(write, value, model)
-            assert got == expected, (model.__name__, name, value)
-            assert type(got[1]) is type(expected[1]), (model.__name__, name, value)
+            got, expected = _outcome(write, value, model), _outcome(field.to_db_value, value, model)
+            _assert_same(got, expected, (model.__name__, name, value))
 
 
 READ_SAMPLES: tuple[Any, ...] = (
@@ -97,11 +103,8 @@ async def test_reader_gives_what_the_field_itself_reads(database: str, model: ty
         field = meta.fields_map[name]
         read = db.reader(field)
         for value in READ_SAMPLES:
-            expected = _outcome(field.to_python_value, value)
-            got = _outcome(read, value)
-            assert got == expected, (model.__name__, name, value)
-            assert type(got[1]) is type(expected[1]), (model.__name__, name, value)
-            assert getattr(got[1], "tzinfo", None) == getattr(expected[1], "tzinfo", None)
+            got, expected = _outcome(read, value), _outcome(field.to_python_value, value)
+            _assert_same(got, expected, (model.__name__, name, value))
 
 
 async def _poll() -> Poll:
@@ -209,28 +212,16 @@ async def test_a_failing_statement_raises_the_orms_error_and_writes_nothing(data
 async def test_on_sqlite_the_statements_take_one_trip_to_the_database_thread(database: str) -> None:
     contacts = [Contact(urn_digest=f"d{n}") for n in range(3)]
     async with in_transaction() as conn:
-        thread = conn._connection
-        trips = 0
-        original = thread._execute
-
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            nonlocal trips
-            trips += 1
-            return await original(*args, **kwargs)
-
-        thread._execute = counted
-        try:
-            await db.execute_statements(
-                conn,
-                [
-                    db.insert_models_statement(Contact, contacts, "sqlite"),
-                    db.update_statement(Contact, contacts, ("language",), "sqlite"),
-                    db.update_in_statement(Contact, [c.id for c in contacts], {"sex": "male"}, "sqlite"),
-                ],
-            )
-        finally:
-            thread._execute = original
-    assert trips == 1
+        trips = count_trips(conn._connection)
+        await db.execute_statements(
+            conn,
+            [
+                db.insert_models_statement(Contact, contacts, "sqlite"),
+                db.update_statement(Contact, contacts, ("language",), "sqlite"),
+                db.update_in_statement(Contact, [c.id for c in contacts], {"sex": "male"}, "sqlite"),
+            ],
+        )
+        assert trips() == 1
     assert await Contact.filter(sex="male").count() == 3
 
 

@@ -9,15 +9,14 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from tortoise.connection import connections
 from tortoise.transactions import in_transaction
 
 from tests.conftest import PG_URL
+from tests.db_helpers import count_trips
 from ureport import db
 from ureport.models import Contact
 from ureport.sqlite_backend import LockingSqliteClient, WriterLock
@@ -140,7 +139,7 @@ async def test_begin_goes_with_the_first_statements_and_every_way_in_begins(tmp_
         try:
             async with in_transaction() as conn:
                 thread = conn._connection
-                trips = _count_trips(thread)
+                trips = count_trips(thread)
                 await db.fetch_selects(
                     conn,
                     [
@@ -154,7 +153,12 @@ async def test_begin_goes_with_the_first_statements_and_every_way_in_begins(tmp_
             assert await Contact.filter(urn_digest="d1").count() == 1
 
             async with in_transaction() as conn:
-                trips = _count_trips(conn._connection)
+                trips = count_trips(conn._connection)
+                await db.fetch_where(Contact, ("id",), conn, where={"urn_digest": "d1"})
+            assert trips() == 2  # a lone read carries BEGIN too; then the commit
+
+            async with in_transaction() as conn:
+                trips = count_trips(conn._connection)
             assert trips() == 0 and _try_lock(other)  # nothing ran, nothing held
             other.release()
 
@@ -174,20 +178,6 @@ async def test_begin_goes_with_the_first_statements_and_every_way_in_begins(tmp_
             other.close()
     finally:
         await db.close()
-
-
-def _count_trips(thread: Any) -> Callable[[], int]:
-    """Counts the calls made on the aiosqlite connection's thread from now on."""
-    calls = 0
-    original = thread._execute
-
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return await original(*args, **kwargs)
-
-    thread._execute = counted
-    return lambda: calls
 
 
 @pytest.mark.anyio
