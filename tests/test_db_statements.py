@@ -4,6 +4,7 @@ the database thread, all or nothing."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -280,3 +281,55 @@ async def test_writes_that_commit_end_the_transaction(database: str) -> None:
             with pytest.raises(TransactionManagementError):
                 await conn.execute_query("SELECT 1")
     assert await Contact.filter(urn_digest="d1").count() == 1
+
+
+async def test_changed_statements_write_only_what_changed_since_read(database: str) -> None:
+    poll = await _poll()
+    now = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    fields = ("status", "language", "last_seen_at", "fields_json")
+    read = [await Contact.create(urn_digest=f"d{n}", language="en", fields_json={"a": 1}) for n in range(4)]
+    loaded = {c.id: db.snapshot(c, fields) for c in read[:3]}  # the fourth was not read: all written
+    seen, moved, idle, unread = read
+    seen.last_seen_at = now
+    moved.language, moved.last_seen_at = "sw", now
+    idle.fields_json["a"] = 2  # changed in place: a JSON value is always written
+    unread.language = "fr"
+    dialect = "postgres" if PG_URL else "sqlite"
+
+    statements = db.changed_statements(Contact, read, fields, loaded, dialect)
+
+    assert sorted(_assigned(sql) for sql, _ in statements) == sorted(
+        [
+            ("last_seen_at", "fields_json"),
+            ("language", "last_seen_at", "fields_json"),
+            ("fields_json",),
+            fields,
+        ]
+    )
+    async with in_transaction() as conn:
+        await db.execute_statements(conn, statements)
+    stored = {c.urn_digest: c for c in await Contact.all()}
+    assert stored["d0"].last_seen_at == now and stored["d0"].language == "en"
+    assert stored["d1"].language == "sw" and stored["d1"].last_seen_at == now
+    assert stored["d2"].fields_json == {"a": 2}
+    assert stored["d3"].language == "fr"
+
+    # Nothing changed since read: nothing written, and a field never read counts as changed.
+    scalars = fields[:3]
+    unchanged = db.changed_statements(
+        Contact, [seen], scalars, {seen.id: db.snapshot(seen, scalars)}, dialect
+    )
+    assert unchanged == []
+    run = await FlowRun.create(contact_id=seen.id, poll_id=poll.id, channel="sms", state={}, expires_at=now)
+    partial = await FlowRun.filter(id=run.id).only("id", "status").first()
+    assert partial is not None
+    written = ("status", "updated_at")
+    read_then = {run.id: db.snapshot(partial, written)}  # updated_at was not read
+    partial.updated_at = now  # as Workspace.update_run sets it
+    (only,) = db.changed_statements(FlowRun, [partial], written, read_then, dialect)
+    assert _assigned(only[0]) == ("updated_at",)
+
+
+def _assigned(sql: str) -> tuple[str, ...]:
+    """The columns an UPDATE sets."""
+    return tuple(re.findall(r'"(\w+)" = ', sql.split(" SET ")[1].split(" WHERE ")[0]))

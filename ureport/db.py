@@ -153,6 +153,54 @@ def update_statement(
     return sql, _object_rows(model, (*fields, meta.pk_attr), objects)
 
 
+class _Unknown:
+    """Stands in a snapshot for a value not read, or one that may change in place (a JSON dict or
+    list): equal to nothing, so the field is always written."""
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    def __ne__(self, other: object) -> bool:
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+_UNKNOWN = _Unknown()
+
+
+def snapshot(obj: Model, fields: Sequence[str]) -> tuple[Any, ...]:
+    """The values of `fields` as read, for changed_statements() to write back only what changed."""
+    values = (getattr(obj, name, _UNKNOWN) for name in fields)
+    return tuple(_UNKNOWN if isinstance(value, dict | list) else value for value in values)
+
+
+def changed_statements(
+    model: type[Model],
+    objects: Iterable[Model],
+    fields: Sequence[str],
+    loaded: Mapping[Any, tuple[Any, ...]],
+    dialect: str,
+) -> list[Statement]:
+    """UPDATEs by primary key of only the `fields` each object changed since it was read (`loaded`: its
+    snapshot() by primary key): one statement per set of changed fields. An object without a snapshot
+    writes every field; one that changed nothing writes nothing.
+
+    SQLite rewrites a row's index entries whenever the UPDATE names an indexed column, changed or not:
+    a contact answering a question changes only `last_seen_at`, and writing its 14 fields cost several
+    times more (contact's digest and status indexes, flow_run's status index)."""
+    groups: dict[tuple[str, ...], list[Model]] = {}
+    for obj in objects:
+        before = loaded.get(obj.pk)
+        if before is None:
+            names = tuple(fields)
+        else:
+            names = tuple(name for name, old in zip(fields, before, strict=True) if getattr(obj, name) != old)
+        if names:
+            groups.setdefault(names, []).append(obj)
+    return [update_statement(model, group, names, dialect) for names, group in groups.items()]
+
+
 def insert_models_statement(
     model: type[Model],
     objects: Iterable[Model],

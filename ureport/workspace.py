@@ -19,13 +19,14 @@ from ureport.aggregates import counters
 from ureport.db import (
     Select,
     Statement,
+    changed_statements,
     execute_statements,
     fetch_selects,
     fetch_where,
     insert_models_statement,
     insert_statement,
     select,
-    update_statement,
+    snapshot,
 )
 from ureport.flows.model import ANSWERED
 from ureport.models import Answer, Contact, ContactStatus, FlowRun, OutboundMessage, RunStatus
@@ -109,6 +110,9 @@ class Workspace:
     _dirty_contacts: dict[uuid.UUID, Contact] = field(default_factory=dict)
     _new_runs: dict[uuid.UUID, FlowRun] = field(default_factory=dict)
     _dirty_runs: dict[uuid.UUID, FlowRun] = field(default_factory=dict)
+    # What was read, by id: only the fields a batch changed are written back (db.changed_statements)
+    _read_contacts: dict[uuid.UUID, tuple[Any, ...]] = field(default_factory=dict)
+    _read_runs: dict[uuid.UUID, tuple[Any, ...]] = field(default_factory=dict)
     _answers: dict[tuple[uuid.UUID, str], Answer] = field(default_factory=dict)
     _outbox: list[dict[str, Any]] = field(default_factory=list)
     _digests: dict[str, str] = field(default_factory=dict)  # number -> current digest, this batch only
@@ -174,7 +178,9 @@ class Workspace:
     ) -> Workspace:
         """A workspace for contacts the caller already read (and locked): a broadcast has ids, not numbers."""
         work = cls(keyring, now, regions=regions or {})
-        work.contacts = {c.urn_digest: c for c in contacts}
+        for contact in contacts:
+            work.contacts[contact.urn_digest] = contact
+            work._read_contacts[contact.id] = snapshot(contact, CONTACT_FIELDS)
         await work.read_runs(conn)
         return work
 
@@ -197,6 +203,7 @@ class Workspace:
 
     def adopt_runs(self, runs: Iterable[FlowRun], taken: Iterable[FlowRun]) -> None:
         for run in runs:
+            self._read_runs[run.id] = snapshot(run, RUN_FIELDS)
             if run.status == RunStatus.CLOSED:
                 self.closed_runs.setdefault(run.contact_id, []).append(run)  # type: ignore[attr-defined]
             else:
@@ -216,6 +223,7 @@ class Workspace:
                 counters.accumulate(self._counts, [], counted(stored))
 
     def _adopt(self, contact: Contact, number: str) -> None:
+        self._read_contacts[contact.id] = snapshot(contact, CONTACT_FIELDS)
         digest = self.digest(number)
         if contact.urn_digest != digest or contact.urn_cipher is None:  # re-key after a secret rotation
             contact.urn_digest, contact.urn_cipher = digest, self.keyring.encrypt(number)
@@ -331,9 +339,11 @@ class Workspace:
         """The batch's writes as prepared statements, in the order flush() runs them."""
         out: list[Statement] = [
             insert_models_statement(Contact, self._new_contacts.values(), dialect),
-            update_statement(Contact, self._dirty_contacts.values(), CONTACT_FIELDS, dialect),
+            *changed_statements(
+                Contact, self._dirty_contacts.values(), CONTACT_FIELDS, self._read_contacts, dialect
+            ),
             insert_models_statement(FlowRun, self._new_runs.values(), dialect),
-            update_statement(FlowRun, self._dirty_runs.values(), RUN_FIELDS, dialect),
+            *changed_statements(FlowRun, self._dirty_runs.values(), RUN_FIELDS, self._read_runs, dialect),
             insert_models_statement(
                 Answer, self._answers.values(), dialect, conflict=ANSWER_KEY, update=ANSWER_FIELDS
             ),
