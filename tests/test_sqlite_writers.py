@@ -95,6 +95,26 @@ def test_two_processes_reading_then_writing_never_fail(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
+async def test_the_connection_runs_with_our_pragmas(tmp_path: Path) -> None:
+    await db.init(f"sqlite://{tmp_path}/one.sqlite3")
+    try:
+        conn = connections.get("default")
+        found = {}
+        for pragma in ("journal_mode", "synchronous", "busy_timeout", "cache_size", "journal_size_limit"):
+            _, rows = await conn.execute_query(f"PRAGMA {pragma}")
+            found[pragma] = rows[0][0]
+        assert found == {
+            "journal_mode": "wal",
+            "synchronous": 1,  # NORMAL
+            "busy_timeout": 5000,
+            "cache_size": -65536,  # KiB: 64 MiB
+            "journal_size_limit": 64 * 1024 * 1024,
+        }
+    finally:
+        await db.close()
+
+
+@pytest.mark.anyio
 async def test_transactions_begin_immediate_and_let_go_of_the_lock(tmp_path: Path) -> None:
     url = f"sqlite://{tmp_path}/one.sqlite3"
     await db.init(url)

@@ -41,8 +41,12 @@ from ureport.sqlite_backend import Statement as Statement  # re-exported: caller
 M = TypeVar("M", bound=Model)
 
 # SQLite: WAL lets readers run beside the one writer; NORMAL sync survives a process crash
-# (the last commits may be lost on power loss: SQLite's documented trade-off).
-SQLITE_PRAGMAS = "journal_mode=WAL&synchronous=NORMAL&busy_timeout=5000"
+# (the last commits may be lost on power loss: SQLite's documented trade-off). A 64 MiB page cache
+# instead of 2 MiB keeps the hot tables' pages in memory, and the WAL file is kept up to 64 MiB after a
+# checkpoint instead of being cut back to Tortoise's 16 KiB and grown again: commits cost less.
+SQLITE_PRAGMAS = (
+    "journal_mode=WAL&synchronous=NORMAL&busy_timeout=5000&cache_size=-65536&journal_size_limit=67108864"
+)
 
 
 def database_url(url: str) -> str:
