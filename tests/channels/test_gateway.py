@@ -53,6 +53,52 @@ def test_messaging_url() -> None:
     assert local.messaging_url == "http://127.0.0.1:8001/version1/messaging"
 
 
+@pytest.mark.parametrize(
+    ("environment", "api_url", "proxies", "verify"),
+    [
+        ({}, None, {}, True),
+        ({"HTTPS_PROXY": "http://proxy.example:3128"}, None, {"https": "http://proxy.example:3128"}, True),
+        (  # the proxy's exceptions still apply
+            {"HTTPS_PROXY": "http://proxy.example:3128", "NO_PROXY": "api.africastalking.com"},
+            None,
+            {},
+            True,
+        ),
+        (
+            {"HTTP_PROXY": "http://proxy.example:3128", "NO_PROXY": "127.0.0.1"},
+            "http://127.0.0.1:8001",
+            {},
+            True,
+        ),
+        ({"REQUESTS_CA_BUNDLE": "/etc/ssl/company.pem"}, None, {}, "/etc/ssl/company.pem"),
+        ({"CURL_CA_BUNDLE": "/etc/ssl/curl.pem"}, None, {}, "/etc/ssl/curl.pem"),
+    ],
+)
+def test_the_environment_is_read_once_as_requests_would_read_it(
+    monkeypatch: pytest.MonkeyPatch,
+    environment: dict[str, str],
+    api_url: str | None,
+    proxies: dict[str, str],
+    verify: object,
+) -> None:
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    session = AfricasTalkingGateway(
+        username="myapp", api_key="k", sender=None, api_url=api_url
+    )._service._session
+    assert (session.proxies, session.verify, session.trust_env) == (proxies, verify, False)
+
+
 def test_is_an_sms_gateway(gateway: AfricasTalkingGateway) -> None:
     as_protocol: SmsGateway = gateway
     assert as_protocol.send("hi", []) == []
