@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from abc import ABC, abstractmethod
 
 log = logging.getLogger(__name__)
@@ -36,11 +38,19 @@ class Task(ABC):
 
 class Loop(Task):
     """Calls `drain()` whenever woken (or every `idle` seconds); a failure is logged and retried later,
-    since the work it left stays in the database."""
+    since the work it left stays in the database.
 
-    def __init__(self, *, idle_seconds: float = 1.0) -> None:
+    With `busy_seconds`, it looks that often instead while work has kept coming (within the last
+    `QUIET_AFTER` seconds): for work that nothing in this process wakes it for, such as a worker's
+    inbox filled by the web process, where a long sleep between batches left the inbox idle."""
+
+    QUIET_AFTER = 1.0
+
+    def __init__(self, *, idle_seconds: float = 1.0, busy_seconds: float | None = None) -> None:
         super().__init__()
         self._idle = idle_seconds
+        self._soon = idle_seconds if busy_seconds is None else min(busy_seconds, idle_seconds)
+        self._last_work = -math.inf  # monotonic time of the last drain that did something
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -50,14 +60,19 @@ class Loop(Task):
     async def drain(self) -> int:
         """Do everything that is due now; returns how much was done."""
 
+    def pause(self, now: float) -> float:
+        """Seconds until the next look, unless woken first."""
+        return self._soon if now - self._last_work < self.QUIET_AFTER else self._idle
+
     async def _run(self) -> None:
         while True:
             try:
-                await self.drain()
+                if await self.drain():
+                    self._last_work = time.monotonic()
             except Exception:  # keep serving: whatever failed is still due and is retried
                 log.exception("%s failed; retrying", self.name)
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
+                await asyncio.wait_for(self._wake.wait(), timeout=self.pause(time.monotonic()))
             except TimeoutError:
                 pass

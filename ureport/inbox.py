@@ -85,8 +85,9 @@ class InboxProcessor(Loop):
         *,
         batch: int = 500,
         idle_seconds: float = 1.0,
+        busy_seconds: float | None = None,
     ) -> None:
-        super().__init__(idle_seconds=idle_seconds)
+        super().__init__(idle_seconds=idle_seconds, busy_seconds=busy_seconds)
         self._handle = handle
         self._batch = batch
 
