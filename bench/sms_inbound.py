@@ -1,7 +1,7 @@
 """Inbound SMS through the real app under uvicorn on 127.0.0.1, against a trivial Starlette endpoint.
 
     python bench/sms_inbound.py [--messages 5000] [--phones 1000] [--connections 50] [--database-url URL]
-    python bench/sms_inbound.py --in-process [--profile accept|process]   (no HTTP: sms_inprocess.py)
+    python bench/sms_inbound.py --in-process [--profile accept|process|send]   (no HTTP: sms_inprocess.py)
 
 The phones are young people answering the demo poll: each registers first (JOIN and four answers,
 not timed), then the N timed messages are their poll answers, so every message runs the whole path:
@@ -150,9 +150,11 @@ def main() -> None:
         help="web process only accepts (UREPORT_PROCESS_INBOX=0) beside N `ureport worker` processes",
     )
     parser.add_argument(
-        "--in-process", action="store_true", help="no HTTP: accepting and processing timed apart"
+        "--in-process", action="store_true", help="no HTTP: accepting, processing and sending timed apart"
     )
-    parser.add_argument("--profile", choices=("accept", "process"), help="with --in-process: cProfile it")
+    parser.add_argument(
+        "--profile", choices=("accept", "process", "send"), help="with --in-process: cProfile it"
+    )
     args = parser.parse_args()
     if args.in_process:
         import sms_inprocess

@@ -4,8 +4,9 @@
 
 The same N callbacks as the wrk script go straight into the app (routing, form parsing, the group
 commit), `--connections` at a time; then the inbox processor drains them (engine, workspace, replies
-queued). Each phase is timed alone, so a change to either shows without uvicorn's or wrk's share of
-the CPU. `--profile` prints cProfile's top functions for one phase.
+queued); then the sender sends the replies through the SDK to a fake gateway in a process of its own.
+Each phase is timed alone, so a change to any shows without uvicorn's or wrk's share of the CPU.
+`--profile` prints cProfile's top functions for one phase.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from common import fresh_database
+from common import CLI, free_port, fresh_database, process
 
 ANSWERS = ("JOIN", "2007", "1", "47", "1", "1", "2", "yes", "no", "15", "more street lights")
 # JOIN, year of birth, sex, district and language register a phone; the rest answer the demo poll.
@@ -105,7 +106,7 @@ async def timed(
     return done, elapsed, cpu
 
 
-async def run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
+async def run(args: argparse.Namespace, tmp: Path, database_url: str, gateway_url: str) -> None:
     from ureport import db
     from ureport.app import create_app
     from ureport.flows.loader import shipped_flow_path
@@ -118,6 +119,9 @@ async def run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
         database_url=database_url,
         secret_key="benchmark-secret-key-0123456789",  # noqa: S106
         default_region="KE",
+        at_username="bench",
+        at_api_key="bench-key",  # noqa: S106
+        at_api_url=gateway_url,
     )
     await db.migrate(database_url)
     await db.init(database_url)
@@ -142,9 +146,11 @@ async def run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
         if not args.fresh_phones:  # not timed: the phones join and register first
             await accept(bodies(args.phones * REGISTRATION, args.phones, run="register"))
             await app.state.processor.drain()
+            await app.state.sender.drain()
 
         accepted, accept_s, accept_cpu = await timed("accept", args.profile, accept)
         processed, process_s, process_cpu = await timed("process", args.profile, app.state.processor.drain)
+        sent, send_s, send_cpu = await timed("send", args.profile, app.state.sender.drain)
     engine = "PostgreSQL" if args.database_url else "SQLite"
     print(f"in-process on {engine}: {args.messages} messages, {args.phones} phones, {args.connections} conns")
     print(
@@ -155,10 +161,20 @@ async def run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
         f"  processed (reply queued)  {processed / process_s:8.0f} msg/s",
         f"  CPU {process_cpu / processed * 1e6:5.0f} us/msg",
     )
-    print(f"  both, one after the other {args.messages / (accept_s + process_s):8.0f} msg/s")
+    print(
+        f"  sent (SDK, fake gateway)  {sent / send_s:8.0f} msg/s",
+        f"  CPU {send_cpu / sent * 1e6:5.0f} us/msg",
+    )
+    print(f"  all three, one after another {args.messages / (accept_s + process_s + send_s):5.0f} msg/s")
 
 
 def main(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ureport-bench-"))
-    with fresh_database(args.database_url, tmp) as database_url:
-        asyncio.run(run(args, tmp, database_url))
+    port = free_port()
+    gateway = [*CLI, "fake-gateway", "--port", str(port)]
+    gateway_url = f"http://127.0.0.1:{port}"
+    with (
+        process(gateway, env={}, ready_url=f"{gateway_url}/_fake/messages", log=tmp / "gw.log"),
+        fresh_database(args.database_url, tmp) as database_url,
+    ):
+        asyncio.run(run(args, tmp, database_url, gateway_url))
