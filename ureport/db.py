@@ -175,8 +175,10 @@ _UNKNOWN = _Unknown()
 
 def snapshot(obj: Model, fields: Sequence[str]) -> tuple[Any, ...]:
     """The values of `fields` as read, for changed_statements() to write back only what changed."""
-    values = (getattr(obj, name, _UNKNOWN) for name in fields)
-    return tuple(_UNKNOWN if isinstance(value, dict | list) else value for value in values)
+    values = obj.__dict__  # where a model keeps its fields' values: no getattr per field
+    return tuple(
+        [_UNKNOWN if isinstance(v := values.get(name, _UNKNOWN), dict | list) else v for name in fields]
+    )
 
 
 def changed_statements(
@@ -199,7 +201,8 @@ def changed_statements(
         if before is None:
             names = tuple(fields)
         else:
-            names = tuple(name for name, old in zip(fields, before, strict=True) if getattr(obj, name) != old)
+            values = obj.__dict__
+            names = tuple([name for name, old in zip(fields, before, strict=True) if values[name] != old])
         if names:
             groups.setdefault(names, []).append(obj)
     return [update_statement(model, group, names, dialect) for names, group in groups.items()]
