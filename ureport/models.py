@@ -296,7 +296,9 @@ class UssdSession(Model):
 
     class Meta:
         table = "ussd_session"
-        indexes = (("contact_id", "updated_at"),)
+        # By contact only: a contact has a few sessions at most (expired ones are swept), and updated_at,
+        # written on every hop, made every hop rewrite its index entry.
+        indexes = (("contact_id",),)
 
 
 class UssdSessionEvent(Model):
