@@ -15,6 +15,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from ureport.aggregates.dimensions import Dimension, Snapshot, register, registry
+from ureport.db import execute_statements
 
 ALL = "all"
 ASKED = "@asked"  # the category under which people asked a question are counted (never a choice id)
@@ -122,9 +123,7 @@ def accumulate(into: dict[Key, int], added: Iterable[Counted], removed: Iterable
 
 async def apply(change: Counter[Key], conn: BaseDBAsyncClient) -> None:
     """Add the deltas in one prepared upsert (SQLite and PostgreSQL both speak ON CONFLICT)."""
-    sql, rows = upsert_statement(change, conn.capabilities.dialect)
-    if rows:
-        await conn.execute_many(sql, rows)
+    await execute_statements(conn, [upsert_statement(change, conn.capabilities.dialect)])
 
 
 def upsert_statement(change: Counter[Key], dialect: str) -> tuple[str, list[list[Any]]]:
