@@ -23,6 +23,7 @@ from pathlib import Path
 
 from common import (
     CLI,
+    SETTLED,
     WrkResult,
     as_datetime,
     count,
@@ -89,7 +90,7 @@ def measure_app(
                         process([*CLI, "worker"], env=env, log=log, ready_text="worker started")
                     )
             pid = stack.enter_context(
-                process(serve, env=env, ready_url=base + "/healthz", log=tmp / "app.log")
+                process(serve, env=env, ready_url=base + "/healthz", ready_text=SETTLED, log=tmp / "app.log")
             )
             if not args.fresh_phones:
                 register(args, base, database_url)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from common import (
     CLI,
+    SETTLED,
     cpu_seconds,
     ensure_wrk,
     free_port,
@@ -109,7 +110,7 @@ def measure_app(args: argparse.Namespace, tmp: Path, database_url: str) -> tuple
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     serve = [*CLI, "serve", "--port", str(port)]
-    with process(serve, env=env, ready_url=base + "/healthz", log=tmp / "app.log") as pid:
+    with process(serve, env=env, ready_url=base + "/healthz", ready_text=SETTLED, log=tmp / "app.log") as pid:
         load, cpu = measured(base + "/channels/africastalking/ussd", args, "app", pid)
         rss = peak_rss_mb(pid)
     return load, cpu, rss
