@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ureport.privacy import (
+    Identity,
     Keyring,
     PhoneError,
     PhoneMaskingFilter,
@@ -174,6 +175,30 @@ def test_rotation_reads_old_tokens_and_lists_all_digests() -> None:
     assert digests[0].startswith("2:")
     with pytest.raises(PrivacyError, match="unknown key version"):
         old.decrypt(new.encrypt(NUMBER))
+
+
+def test_an_identity_is_the_digests_and_a_ciphertext_of_a_number() -> None:
+    ring = Keyring.from_secret(SECRET)
+    person = ring.identity(NUMBER)
+    assert person.digests == (ring.digest(NUMBER),) and person.digest == ring.digest(NUMBER)
+    assert ring.decrypt(person.cipher) == NUMBER
+    assert NUMBER[4:] not in repr(person) and person.cipher not in repr(person)
+
+
+def test_a_stored_identity_is_taken_as_stored_under_the_current_key_alone() -> None:
+    ring = Keyring.from_secret(SECRET)
+    digest, cipher = ring.digest(NUMBER), ring.encrypt(NUMBER)
+    assert ring.stored_identity(digest, cipher) == Identity((digest,), cipher)
+
+
+def test_during_a_rotation_a_stored_identity_is_made_again_from_the_number() -> None:
+    old = Keyring.from_secret(SECRET)
+    new = Keyring.from_secret("a-brand-new-secret-0987654321", version=2, previous={1: SECRET})
+    person = new.stored_identity(old.digest(NUMBER), old.encrypt(NUMBER))  # accepted before the rotation
+    assert person.digests == (new.digest(NUMBER), old.digest(NUMBER))
+    assert person.cipher.startswith("v2:") and new.decrypt(person.cipher) == NUMBER
+    again = new.stored_identity(new.digest(NUMBER), new.encrypt(NUMBER))  # older versions still count
+    assert again.digests == person.digests
 
 
 @pytest.mark.parametrize(

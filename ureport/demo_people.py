@@ -61,11 +61,13 @@ async def seed_respondents(keyring: Keyring, *, count: int = 400, seed: int = 20
     batches = range(0, count, BATCH)
     for index, start in enumerate(batches):
         now = utcnow() - timedelta(days=DAYS * (len(batches) - 1 - index) / max(len(batches) - 1, 1))
-        numbers = [f"+2547{10000000 + i:08d}" for i in range(start, min(start + BATCH, count))]
+        people = [
+            keyring.identity(f"+2547{10000000 + i:08d}") for i in range(start, min(start + BATCH, count))
+        ]
         async with in_transaction() as conn:
-            work = await Workspace.load(numbers, keyring, now, conn, regions=catalog.regions)
-            for number in numbers:
-                contact = work.contact(number)
+            work = await Workspace.load(people, keyring, now, conn, regions=catalog.regions)
+            for person in people:
+                contact = work.contact(person)
                 channel, texts = _script(rng, names, weights)
                 for text in texts:
                     conversation.handle(work, contact, text, channel=channel)

@@ -15,7 +15,7 @@ from ureport.db import Select, fetch_selects, select, update_in_statement
 from ureport.flows.render import render_sms
 from ureport.models import InboundMessage, InboxStatus
 from ureport.polls import Catalog
-from ureport.privacy import Keyring
+from ureport.privacy import Identity, Keyring
 from ureport.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -61,16 +61,20 @@ class InboundHandler:
         """Handle the rows in order and mark them processed, in one transaction; returns replies queued."""
         now = utcnow()
         decoded = [
-            (row, self.keyring.decrypt(row.urn_cipher), self.keyring.decrypt_text(row.text_cipher))
+            (
+                row,
+                self.keyring.stored_identity(row.urn_digest, row.urn_cipher),
+                self.keyring.decrypt_text(row.text_cipher),
+            )
             for row in rows
         ]
         async with in_transaction() as conn:
             dialect = conn.capabilities.dialect
             pending, work = await self._claim_and_read(conn, decoded, now)
             queued = 0
-            for row, number, text in decoded:
+            for row, sender, text in decoded:
                 if row.id in pending:  # another worker may have processed it meanwhile
-                    contact = work.contact(number)
+                    contact = work.contact(sender)
                     replies = self.conversation.handle(work, contact, text, channel="sms")
                     texts = [render_sms(reply) for reply in replies]
                     queued += work.queue(contact, texts, in_reply_to=row.id)
@@ -80,7 +84,7 @@ class InboundHandler:
         return queued
 
     async def _claim_and_read(
-        self, conn: BaseDBAsyncClient, decoded: list[tuple[InboundMessage, str, str]], now: datetime
+        self, conn: BaseDBAsyncClient, decoded: list[tuple[InboundMessage, Identity, str]], now: datetime
     ) -> tuple[set[int], Workspace]:
         """The ids of the rows still pending, and a workspace with their contacts and runs."""
         dialect = conn.capabilities.dialect
@@ -89,11 +93,11 @@ class InboundHandler:
         if dialect == "postgres":  # several workers: lock the contacts of the rows this one claimed only
             (claimed,) = await fetch_selects(conn, [claim])
             pending = {row.id for row in claimed}
-            numbers = [number for row, number, _ in decoded if row.id in pending]
-            work = Workspace.prepare(numbers, self.keyring, now, regions=regions)
+            senders = [sender for row, sender, _ in decoded if row.id in pending]
+            work = Workspace.prepare(senders, self.keyring, now, regions=regions)
             (contacts,) = await fetch_selects(conn, [work.contacts_query(dialect)])
         else:  # one writer at a time: the claim and every row's contact in one trip to the database
-            work = Workspace.prepare([number for _, number, _ in decoded], self.keyring, now, regions=regions)
+            work = Workspace.prepare([sender for _, sender, _ in decoded], self.keyring, now, regions=regions)
             claimed, contacts = await fetch_selects(conn, [claim, work.contacts_query(dialect)])
             pending = {row.id for row in claimed}
         work.adopt_contacts(contacts)

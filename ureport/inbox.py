@@ -105,7 +105,7 @@ async def pending_rows(limit: int, *, after: int = 0) -> list[InboundMessage]:
     # Only what processing reads: building full rows (dates parsed) costs more than the query.
     return await fetch_where(
         InboundMessage,
-        ("id", "urn_cipher", "text_cipher", "attempts"),
+        ("id", "urn_digest", "urn_cipher", "text_cipher", "attempts"),
         connections.get("default"),
         where={"status": InboxStatus.PENDING, "id__gt": after},
         order_by="id",

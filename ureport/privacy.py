@@ -9,6 +9,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 __all__ = [
+    "Identity",
     "Keyring",
     "PhoneError",
     "PhoneMaskingFilter",
@@ -98,6 +100,25 @@ def _derive(secret: str, purpose: bytes) -> bytes:
     return hkdf.derive(secret.encode("utf-8"))
 
 
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A phone number as a batch works with it: its digest under every key version (current first) and
+    an authenticated ciphertext under the current key. Made once per number, it stands in for the
+    number wherever only the keys are needed: finding the contact, checking a session's owner, storing
+    a new contact (each HMAC or decryption skipped is a few microseconds per message)."""
+
+    digests: tuple[str, ...]
+    cipher: str
+
+    @property
+    def digest(self) -> str:
+        """The digest under the current key: what a contact row holds."""
+        return self.digests[0]
+
+    def __repr__(self) -> str:  # the digest is no secret, but keep reprs short and the cipher out of logs
+        return f"Identity({self.digest[:12]}...)"
+
+
 class Keyring:
     """Keys derived from UREPORT_SECRET_KEY with HKDF, versioned so the secret can be rotated."""
 
@@ -141,6 +162,22 @@ class Keyring:
         """The digest under every known version, current first, for look-ups during rotation."""
         others = sorted((v for v in self._digest_keys if v != self._current), reverse=True)
         return [self._digest(e164, v) for v in [self._current, *others]]
+
+    def identity(self, e164: str) -> Identity:
+        """The digests and a fresh ciphertext of a normalised number."""
+        return Identity(tuple(self.digests(e164)), self.encrypt(e164))
+
+    def stored_identity(self, digest: str, cipher: str) -> Identity:
+        """The identity of a number stored as (digest, cipher), without decrypting it when both are under
+        the current key and there is no other version; during a rotation, made again from the number."""
+        current = self._current
+        if (
+            len(self._digest_keys) == 1
+            and digest.startswith(f"{current}:")
+            and cipher.startswith(f"v{current}:")
+        ):
+            return Identity((digest,), cipher)
+        return self.identity(self.decrypt(cipher))
 
     def _digest(self, e164: str, version: int) -> str:
         if not _E164.fullmatch(e164):

@@ -31,7 +31,7 @@ from ureport.db import (
 from ureport.flows.model import ANSWERED
 from ureport.models import Answer, Contact, ContactStatus, FlowRun, OutboundMessage, RunStatus
 from ureport.outbox import new_message
-from ureport.privacy import Keyring
+from ureport.privacy import Identity, Keyring
 
 CONTACT_FIELDS = (
     "urn_digest",
@@ -94,7 +94,7 @@ def counted(answer: Answer) -> list[counters.Counted]:
 
 @dataclass
 class Workspace:
-    """Contacts, their open runs and which polls they have taken, for the numbers of one batch."""
+    """Contacts, their open runs and which polls they have taken, for the people of one batch."""
 
     keyring: Keyring
     now: datetime
@@ -115,21 +115,20 @@ class Workspace:
     _read_runs: dict[uuid.UUID, tuple[Any, ...]] = field(default_factory=dict)
     _answers: dict[tuple[uuid.UUID, str], Answer] = field(default_factory=dict)
     _outbox: list[dict[str, Any]] = field(default_factory=list)
-    _digests: dict[str, str] = field(default_factory=dict)  # number -> current digest, this batch only
-    _numbers: dict[str, str] = field(default_factory=dict)  # digest (any key version) -> number
+    _senders: dict[str, Identity] = field(default_factory=dict)  # digest (any key version) -> identity
 
     @classmethod
     async def load(
         cls,
-        numbers: Iterable[str],
+        senders: Iterable[Identity],
         keyring: Keyring,
         now: datetime,
         conn: BaseDBAsyncClient,
         *,
         regions: Mapping[int, int] | None = None,
     ) -> Workspace:
-        """Read every contact of these numbers (under any key version), their open runs and past polls."""
-        work = cls.prepare(numbers, keyring, now, regions=regions)
+        """Read every contact of these people (under any key version), their open runs and past polls."""
+        work = cls.prepare(senders, keyring, now, regions=regions)
         (contacts,) = await fetch_selects(conn, [work.contacts_query(conn.capabilities.dialect)])
         work.adopt_contacts(contacts)
         await work.read_runs(conn)
@@ -138,33 +137,31 @@ class Workspace:
     @classmethod
     def prepare(
         cls,
-        numbers: Iterable[str],
+        senders: Iterable[Identity],
         keyring: Keyring,
         now: datetime,
         *,
         regions: Mapping[int, int] | None = None,
     ) -> Workspace:
-        """An empty workspace for these numbers, to read in two steps (load() does both): its contacts
+        """An empty workspace for these people, to read in two steps (load() does both): its contacts
         (contacts_query, adopt_contacts), then their runs (runs_queries, adopt_runs). A batch sends its
         own reads along with each step, so that on SQLite each step is one trip to the database."""
         work = cls(keyring, now, regions=regions or {})
-        for number in set(numbers):
-            versions = keyring.digests(number)  # the current key's first
-            work._digests[number] = versions[0]
-            work._numbers.update((d, number) for d in versions)
+        for sender in senders:
+            work._senders.update((digest, sender) for digest in sender.digests)
         return work
 
     def contacts_query(self, dialect: str) -> Select | None:
-        """The contacts of the numbers, under any key version."""
+        """The contacts of the people, under any key version."""
         # On PostgreSQL several workers run: one batch per contact at a time, the rows locked in id
         # order, so two workers whose batches share contacts can never deadlock.
-        where = {"urn_digest__in": list(self._numbers)}
+        where = {"urn_digest__in": list(self._senders)}
         order = "id" if dialect == "postgres" else None
         return select(Contact, CONTACT_LOADED, dialect, where=where, order_by=order, lock="FOR UPDATE")
 
     def adopt_contacts(self, found: Iterable[Contact]) -> None:
         for contact in found:
-            self._adopt(contact, self._numbers[contact.urn_digest])
+            self._adopt(contact, self._senders[contact.urn_digest])
 
     @classmethod
     async def of_contacts(
@@ -222,36 +219,29 @@ class Workspace:
             if (stored.run_id, stored.question_key) in keys:  # type: ignore[attr-defined]
                 counters.accumulate(self._counts, [], counted(stored))
 
-    def _adopt(self, contact: Contact, number: str) -> None:
+    def _adopt(self, contact: Contact, sender: Identity) -> None:
         self._read_contacts[contact.id] = snapshot(contact, CONTACT_FIELDS)
-        digest = self.digest(number)
+        digest = sender.digest
         if contact.urn_digest != digest or contact.urn_cipher is None:  # re-key after a secret rotation
-            contact.urn_digest, contact.urn_cipher = digest, self.keyring.encrypt(number)
+            contact.urn_digest, contact.urn_cipher = digest, sender.cipher
             self.touch(contact)
         self.contacts[digest] = contact
 
-    def contact(self, number: str) -> Contact:
-        """The contact for this number, created (as a stranger) if it has never written before."""
-        digest = self.digest(number)
+    def contact(self, sender: Identity) -> Contact:
+        """The contact of this person, created (as a stranger) if they have never written before."""
+        digest = sender.digest
         found = self.contacts.get(digest)
         if found is None:
             found = Contact(
                 id=uuid.uuid4(),
                 urn_digest=digest,
-                urn_cipher=self.keyring.encrypt(number),
+                urn_cipher=sender.cipher,
                 status=ContactStatus.STRANGER,
                 fields_json={},
                 created_at=self.now,
             )
             self.contacts[digest] = self._new_contacts[found.id] = found
         return found
-
-    def digest(self, number: str) -> str:
-        """The number's current digest, computed once per batch (an HMAC per call added up)."""
-        digest = self._digests.get(number)
-        if digest is None:
-            digest = self._digests[number] = self.keyring.digest(number)
-        return digest
 
     def touch(self, contact: Contact) -> None:
         if contact.id not in self._new_contacts:

@@ -16,7 +16,7 @@ from ureport.channels.africastalking import DeliveryReport, SmsInbound
 from ureport.channels.forms import PayloadError, read_form
 from ureport.clock import utcnow
 from ureport.models import InboxStatus
-from ureport.privacy import Keyring, PhoneError, normalise_phone
+from ureport.privacy import Identity, Keyring, PhoneError, normalise_phone
 from ureport.recipients import apply_delivery_report
 
 log = logging.getLogger(__name__)
@@ -59,44 +59,37 @@ async def sms_inbound(request: Request) -> Response:
 
 
 class SenderKeys:
-    """The digest and a ciphertext of the numbers that wrote lately, found by a keyed MAC of the raw
-    `from` field. Normalising with phonenumbers cost more than everything else in accepting a
-    callback, and people send several texts; no number is held in clear, only what the inbox stores.
+    """The identities (digests and a ciphertext) of the numbers that wrote lately, found by a keyed MAC
+    of the raw `from` field. Normalising with phonenumbers cost more than everything else in accepting
+    a callback, and people send several texts; no number is held in clear, only what the inbox stores.
     """
 
     def __init__(self, keyring: Keyring, region: str, *, size: int = 10_000) -> None:
         self.keyring, self.region, self.size = keyring, region, size
-        self._known: dict[str, tuple[str, str]] = {}
+        self._known: dict[str, Identity] = {}
 
-    def of(self, raw: str) -> tuple[str, str]:
-        """(digest, ciphertext) of the number `raw` names; PhoneError when it names none."""
+    def of(self, raw: str) -> Identity:
+        """The identity of the number `raw` names; PhoneError when it names none."""
         key = self.keyring.mac("inbound-from", f"{self.region}\x00{raw}")
         found = self._known.get(key)
         if found is None:
-            number = normalise_phone(raw, self.region)
-            found = (self.keyring.digest(number), self.keyring.encrypt(number))
+            found = self.keyring.identity(normalise_phone(raw, self.region))
             if len(self._known) >= self.size:
                 del self._known[next(iter(self._known))]  # the oldest entry
             self._known[key] = found
         return found
-
-    def number(self, raw: str) -> str:
-        """The E.164 number `raw` names, decrypted from the remembered ciphertext (a few microseconds,
-        against phonenumbers' parsing): for a USSD hop, which works with the number itself."""
-        number: str = self.keyring.decrypt(self.of(raw)[1])
-        return number
 
 
 async def accept_sms(state: State, message: SmsInbound) -> None:
     """Turn the number into its digest and ciphertext at the edge, then persist (group commit)."""
     keyring: Keyring = state.keyring
     senders: SenderKeys = state.sender_keys
-    digest, cipher = senders.of(message.sender)
+    sender = senders.of(message.sender)
     row = {
         "channel": SMS_CHANNEL,
         "gateway_id": message.gateway_id,
-        "urn_digest": digest,
-        "urn_cipher": cipher,
+        "urn_digest": sender.digest,
+        "urn_cipher": sender.cipher,
         "text_cipher": keyring.encrypt_text(message.text),
         "to": message.to,
         "link_id": message.link_id,

@@ -8,6 +8,7 @@ import logging
 
 from ureport.channels.ussd.payloads import UssdRequest
 from ureport.channels.ussd.sessions import Reply, UssdService
+from ureport.privacy import Identity
 
 log = logging.getLogger(__name__)
 
@@ -23,15 +24,15 @@ class HopBatcher:
 
     def __init__(self, service: UssdService) -> None:
         self.service = service
-        self._queue: list[tuple[UssdRequest, str, asyncio.Future[Reply]]] = []
+        self._queue: list[tuple[UssdRequest, Identity, asyncio.Future[Reply]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def hop(self, request: UssdRequest, number: str) -> Reply:
+    async def hop(self, request: UssdRequest, sender: Identity) -> Reply:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        self._queue.append((request, number, future))
+        self._queue.append((request, sender, future))
         self._wake.set()
         return await future
 
@@ -49,9 +50,9 @@ class HopBatcher:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 await self._answer(batch)
 
-    async def _answer(self, batch: list[tuple[UssdRequest, str, asyncio.Future[Reply]]]) -> None:
+    async def _answer(self, batch: list[tuple[UssdRequest, Identity, asyncio.Future[Reply]]]) -> None:
         try:
-            replies = await self.service.process([(request, number) for request, number, _ in batch])
+            replies = await self.service.process([(request, sender) for request, sender, _ in batch])
         except Exception:
             if len(batch) == 1:  # this hop alone fails: its request answers with an error line
                 request, _, future = batch[0]

@@ -33,10 +33,10 @@ async def _hop(request: Request) -> Response:
     state = request.app.state
     payload = UssdRequest.from_form(await read_form(request))
     senders: SenderKeys = state.sender_keys  # normalised once per phone, not on every hop
-    number = senders.number(payload.phone)
+    sender = senders.of(payload.phone)
     batcher: HopBatcher = state.ussd
     try:
-        reply = await batcher.hop(payload, number)
+        reply = await batcher.hop(payload, sender)
     except Exception:  # logged by the batcher
         return PlainTextResponse("CON " + text("session_error", None))
     return PlainTextResponse(reply.body, headers={HOP_HEADER: reply.screen_id})

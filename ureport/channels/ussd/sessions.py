@@ -20,7 +20,7 @@ from ureport.conversation import Conversation
 from ureport.db import Select, fetch_selects, insert_models_statement, select, update_statement
 from ureport.models import UssdSession
 from ureport.polls import Catalog
-from ureport.privacy import Keyring
+from ureport.privacy import Identity, Keyring
 from ureport.settings import Settings
 from ureport.workspace import Workspace
 
@@ -76,15 +76,15 @@ class UssdService:
         self._checked = 0.0
         self._paths: dict[str, str] = {}  # path ciphertext -> inputs, for the batch in hand
 
-    async def process(self, hops: list[tuple[UssdRequest, str]]) -> list[Reply]:
-        """Answer a batch of hops (request, E.164 number) in order, in one transaction."""
+    async def process(self, hops: list[tuple[UssdRequest, Identity]]) -> list[Reply]:
+        """Answer a batch of hops (request, the caller's identity) in order, in one transaction."""
         await self._refresh()
         now = utcnow()
         self._paths = {}
         # Every hop's contact is read along with the session rows (on SQLite, one trip to the database),
         # a retry's too, though it is answered from its session row alone.
         work = Workspace.prepare(
-            [number for _, number in hops], self.keyring, now, regions=self.catalog.regions
+            [sender for _, sender in hops], self.keyring, now, regions=self.catalog.regions
         )
         async with in_transaction() as conn:
             dialect = conn.capabilities.dialect
@@ -101,8 +101,8 @@ class UssdService:
             dropped = {(row.contact_id, row.run_id): row.state for row in recent}
             existing = set(rows)
             replies, touched = [], {}
-            for request, number in hops:
-                reply, row = self._hop(request, number, rows, work, dropped, now)
+            for request, sender in hops:
+                reply, row = self._hop(request, sender, rows, work, dropped, now)
                 replies.append(reply)
                 if row is not None:
                     touched[row.id] = row
@@ -122,7 +122,7 @@ class UssdService:
 
     def _dropped_query(
         self,
-        hops: list[tuple[UssdRequest, str]],
+        hops: list[tuple[UssdRequest, Identity]],
         rows: dict[str, UssdSession],
         work: Workspace,
         now: datetime,
@@ -132,9 +132,8 @@ class UssdService:
         latest wins): their last screen is offered again, by (contact, run)."""
         contacts = {
             contact.id
-            for request, number in hops
-            if request.session_id not in rows
-            and (contact := work.contacts.get(work.digest(number))) is not None
+            for request, sender in hops
+            if request.session_id not in rows and (contact := work.contacts.get(sender.digest)) is not None
         }
         where = {
             "contact_id__in": list(contacts),
@@ -148,7 +147,7 @@ class UssdService:
     def _hop(
         self,
         request: UssdRequest,
-        number: str,
+        sender: Identity,
         rows: dict[str, UssdSession],
         work: Workspace,
         dropped: Dropped,
@@ -156,12 +155,12 @@ class UssdService:
     ) -> tuple[Reply, UssdSession | None]:
         """The reply, and the session row when this hop changed it."""
         row = rows.get(request.session_id)
-        if row is not None and not self._same_phone(row, work, number):
+        if row is not None and row.urn_digest not in sender.digests:  # another phone's session
             log.warning("USSD session %s reused by another phone: refused", request.session_id)
             return Reply("END " + text("session_error", None), "error"), None
         if row is not None and (row.ended or self._seen(row, request.text)):
             return Reply(row.screen, row.screen_id), None  # a retry: same screen, nothing recorded twice
-        hop = Hop(work, work.contact(number), None)
+        hop = Hop(work, work.contact(sender), None)
         if row is None:
             row, step = self._open(request, hop, dropped, now)
             rows[row.id] = row
@@ -169,11 +168,6 @@ class UssdService:
         else:
             step = self._next(row, hop, request.text)
         return self._save(row, hop, step, request.text, now), row
-
-    def _same_phone(self, row: UssdSession, work: Workspace, number: str) -> bool:
-        """Whether the session row belongs to this number (under the current key, computed once per
-        batch, or an older one during a key rotation)."""
-        return row.urn_digest == work.digest(number) or row.urn_digest in self.keyring.digests(number)
 
     def _consumed(self, row: UssdSession) -> str:
         """The inputs this session has taken so far, decrypted once per row and batch (three looks)."""
