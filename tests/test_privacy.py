@@ -177,6 +177,14 @@ def test_rotation_reads_old_tokens_and_lists_all_digests() -> None:
         old.decrypt(new.encrypt(NUMBER))
 
 
+def test_a_memo_key_is_keyed_and_deterministic() -> None:
+    ring, other = Keyring.from_secret(SECRET), Keyring.from_secret("another-secret-0123456789")
+    assert ring.memo_key(NUMBER) == ring.memo_key(NUMBER)
+    assert ring.memo_key(NUMBER) != ring.memo_key("+254711000112")
+    assert ring.memo_key(NUMBER) != other.memo_key(NUMBER)  # nobody without the secret can compute it
+    assert NUMBER.encode() not in ring.memo_key(NUMBER)
+
+
 def test_an_identity_is_the_digests_and_a_ciphertext_of_a_number() -> None:
     ring = Keyring.from_secret(SECRET)
     person = ring.identity(NUMBER)

@@ -59,18 +59,18 @@ async def sms_inbound(request: Request) -> Response:
 
 
 class SenderKeys:
-    """The identities (digests and a ciphertext) of the numbers that wrote lately, found by a keyed MAC
+    """The identities (digests and a ciphertext) of the numbers that wrote lately, found by a keyed hash
     of the raw `from` field. Normalising with phonenumbers cost more than everything else in accepting
     a callback, and people send several texts; no number is held in clear, only what the inbox stores.
     """
 
     def __init__(self, keyring: Keyring, region: str, *, size: int = 10_000) -> None:
         self.keyring, self.region, self.size = keyring, region, size
-        self._known: dict[str, Identity] = {}
+        self._known: dict[bytes, Identity] = {}
 
     def of(self, raw: str) -> Identity:
         """The identity of the number `raw` names; PhoneError when it names none."""
-        key = self.keyring.mac("inbound-from", f"{self.region}\x00{raw}")
+        key = self.keyring.memo_key(f"{self.region}\x00{raw}")
         found = self._known.get(key)
         if found is None:
             found = self.keyring.identity(normalise_phone(raw, self.region))
