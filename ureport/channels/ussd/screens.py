@@ -6,7 +6,7 @@ import functools
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ureport.channels.segments import is_gsm7, sms_segments
 from ureport.channels.ussd.texts import text
@@ -19,8 +19,10 @@ PREFIX = "CON "  # or "END ": the same length, and priced with the screen (in UC
 _TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "..."})
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
+    """A tuple, not a dataclass: a district menu builds 47 of these from the session on every hop, and
+    the layout cache hashes and compares them (in C for a tuple, in Python for a dataclass)."""
+
     number: int
     label: str
     value: str  # what choosing it means to the menu that offered it
@@ -49,7 +51,7 @@ class Deck:
             "screen_id": self.screen_id,
             "texts": list(self.texts),
             "question": self.question,
-            "options": [[o.number, o.label, o.value] for o in self.options],
+            "options": [list(option) for option in self.options],
             "free": self.free,
             "end": self.end,
             "language": self.language,
@@ -58,9 +60,11 @@ class Deck:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deck:
-        options = tuple(
-            Option(int(n), str(label), str(value)) for n, label, value in _triples(data["options"])
-        )
+        items = data["options"]
+        if all(type(item) is list for item in items):  # as to_json writes them
+            options = tuple(map(Option._make, items))
+        else:  # as older sessions stored them
+            options = tuple(Option(int(i["number"]), str(i["label"]), str(i["value"])) for i in items)
         return cls(
             mode=str(data["mode"]),
             screen_id=str(data["screen_id"]),
@@ -75,10 +79,6 @@ class Deck:
 
     def option(self, number: int) -> Option | None:
         return next((o for o in self.options if o.number == number), None)
-
-
-def _triples(items: list[Any]) -> list[tuple[Any, Any, Any]]:
-    return [(i["number"], i["label"], i["value"]) if isinstance(i, dict) else tuple(i) for i in items]
 
 
 def for_screen(value: str) -> str:
