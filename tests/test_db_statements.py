@@ -253,6 +253,19 @@ async def test_build_sets_exactly_the_fields_given_and_refuses_gaps(database: st
         db.build(Answer, **values, colour="red")
 
 
+def test_assign_sets_plain_fields_as_setattr_does_and_refuses_relations() -> None:
+    by_assign, by_setattr = UssdSession(id="s1", hops=0), UssdSession(id="s1", hops=0)
+    by_assign._await_when_save["screen"] = object()  # as an async default would leave it pending
+    by_setattr._await_when_save["screen"] = object()
+    values = {"screen": "CON Hello", "hops": 3, "ended": True, "run_id": uuid.uuid4()}
+    db.assign(by_assign, **values)
+    for name, value in values.items():
+        setattr(by_setattr, name, value)
+    assert vars(by_assign) == vars(by_setattr) and by_assign._await_when_save == {}
+    with pytest.raises(TypeError, match="relations"):
+        db.assign(by_assign, contact=Contact(urn_digest="1:ab"))
+
+
 async def test_selects_read_models_and_none_reads_nothing(database: str) -> None:
     await Contact.bulk_create(
         [Contact(urn_digest=f"d{n}", language="sw" if n % 2 else "en") for n in range(4)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import string
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -187,13 +188,18 @@ class Conversation:
     ) -> list[engine.MsgOut]:
         flow = self.catalog.flows[slug]
         sprint = engine.start(flow, self._view(contact), env=self._env(work.now), language=language)
-        run = FlowRun(
+        run = build(
+            FlowRun,
+            id=uuid.uuid4(),
             contact_id=contact.id,
             poll_id=self.catalog.poll_ids[slug],
             channel=channel,
             status=RunStatus.ACTIVE,
             state={},
+            created_at=work.now,
+            updated_at=work.now,
             expires_at=sprint.session.expires_at,
+            exited_at=None,
         )
         work.add_run(run)
         return self._apply(work, contact, run, flow, sprint, channel)

@@ -141,6 +141,21 @@ def build(model: type[M], **values: Any) -> M:
     return obj
 
 
+def assign(obj: Model, **values: Any) -> None:
+    """Set plain fields of a model object at once, as Model.__setattr__ would one by one: that looks
+    for pending async defaults and checks relation objects on every assignment, about a microsecond
+    each, and a USSD hop sets eight fields of its session. Relation objects are refused here."""
+    meta = obj._meta
+    if not values.keys().isdisjoint(meta.fk_fields | meta.o2o_fields):
+        raise TypeError(f"{type(obj).__name__}: assign() sets plain fields, not relations")
+    attributes = obj.__dict__
+    pending = attributes.get("_await_when_save")
+    if pending:
+        for name in values:
+            pending.pop(name, None)
+    attributes.update(values)
+
+
 def update_statement(
     model: type[Model], objects: Iterable[Model], fields: Sequence[str], dialect: str
 ) -> tuple[str, list[list[Any]]]:

@@ -19,6 +19,7 @@ from ureport.aggregates import counters
 from ureport.db import (
     Select,
     Statement,
+    build,
     changed_statements,
     execute_statements,
     fetch_selects,
@@ -232,13 +233,24 @@ class Workspace:
         digest = sender.digest
         found = self.contacts.get(digest)
         if found is None:
-            found = Contact(
+            found = build(
+                Contact,
                 id=uuid.uuid4(),
                 urn_digest=digest,
                 urn_cipher=sender.cipher,
                 status=ContactStatus.STRANGER,
+                language=None,
+                birth_year=None,
+                sex=None,
+                district_id=None,
                 fields_json={},
                 created_at=self.now,
+                registered_at=None,
+                stopped_at=None,
+                last_seen_at=None,
+                help_sent_at=None,
+                undeliverable_at=None,
+                undeliverable_reason=None,
             )
             self.contacts[digest] = self._new_contacts[found.id] = found
         return found

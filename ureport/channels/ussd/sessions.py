@@ -17,7 +17,7 @@ from ureport.channels.ussd.screens import Deck, render
 from ureport.channels.ussd.texts import text
 from ureport.clock import utcnow
 from ureport.conversation import Conversation
-from ureport.db import Select, fetch_selects, insert_models_statement, select, update_statement
+from ureport.db import Select, assign, build, fetch_selects, insert_models_statement, select, update_statement
 from ureport.models import UssdSession
 from ureport.polls import Catalog
 from ureport.privacy import Identity, Keyring
@@ -71,6 +71,7 @@ class UssdService:
         self.keyring = keyring
         self.budget = settings.ussd_screen
         self.resume_window = timedelta(minutes=settings.ussd_resume_minutes)
+        self.keep_for = max(self.resume_window, timedelta(minutes=SESSION_MINUTES))  # what "continue" needs
         self.region = settings.default_region
         self.menus = Menus(Conversation(catalog, region=self.region), catalog, budget=self.budget)
         self._checked = 0.0
@@ -187,13 +188,22 @@ class UssdService:
         """A new session: offer to continue a dropped one, else the first screen."""
         contact = hop.contact
         hop.language = contact.language
-        row = UssdSession(
+        row = build(  # the path, state, screen and times are set by _save before it is written
+            UssdSession,
             id=request.session_id,
             contact_id=contact.id,
             urn_digest=contact.urn_digest,
             service_code=request.service_code,
+            path_cipher="",
             hops=0,
+            state={},
+            screen="",
+            screen_id="",
+            run_id=None,
+            ended=False,
             created_at=now,
+            updated_at=now,
+            expires_at=now,
         )
         run = hop.work.open_run(contact)
         if run is not None and (contact.id, run.id) in dropped:
@@ -224,11 +234,15 @@ class UssdService:
     def _save(self, row: UssdSession, hop: Hop, step: Step, text_: str, now: datetime) -> Reply:
         body = render(step.deck, step.page, self.budget, error=step.error)
         run = hop.work.open_run(hop.contact)
-        row.path_cipher = self.keyring.encrypt_text(text_)
-        row.state = {"deck": step.deck.to_json(), "page": step.page}
-        row.screen, row.screen_id = body, step.deck.screen_id
-        row.run_id = run.id if run is not None else None
-        row.ended = body.startswith("END")
-        row.updated_at = now
-        row.expires_at = now + max(self.resume_window, timedelta(minutes=SESSION_MINUTES))
+        assign(
+            row,
+            path_cipher=self.keyring.encrypt_text(text_),
+            state={"deck": step.deck.to_json(), "page": step.page},
+            screen=body,
+            screen_id=step.deck.screen_id,
+            run_id=run.id if run is not None else None,
+            ended=body.startswith("END"),
+            updated_at=now,
+            expires_at=now + self.keep_for,
+        )
         return Reply(body, step.deck.screen_id)
