@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ureport.db import build
+from ureport.db import assign, build
 from ureport.flows import engine
 from ureport.flows.model import Flow
 from ureport.models import Answer, Contact, ContactStatus, FlowRun, RunStatus
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # A stranger (or a registered person with nothing open) gets at most one automatic reply a day:
 # enough to tell them what to do, never a loop with another automatic responder.
 COURTESY_INTERVAL = timedelta(hours=24)
+_RUN_STATUS = {status: RunStatus(status.value) for status in engine.RunStatus}  # the engine's, stored
 _PUNCTUATION = string.punctuation + "¡¿«»“”‘’"
 
 
@@ -268,10 +269,9 @@ class Conversation:
             state["results"] = {
                 k: v if stored.get(k) == v else redact(str(v), self.region) for k, v in results.items()
             }
-        run.state = state
-        run.expires_at = sprint.session.expires_at
-        run.status = RunStatus(sprint.session.status.value)
-        if run.status != RunStatus.ACTIVE:
+        status = _RUN_STATUS[sprint.session.status]
+        assign(run, state=state, expires_at=sprint.session.expires_at, status=status)
+        if status != RunStatus.ACTIVE:
             run.exited_at = now
         if flow.kind == REGISTRATION and run.status == RunStatus.COMPLETED:
             contact.status = ContactStatus.ACTIVE

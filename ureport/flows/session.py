@@ -40,9 +40,6 @@ class Env:
     locations: LocationLookup | None = None
 
 
-_TIMES = ("started_at", "expires_at")
-
-
 @dataclass(frozen=True, kw_only=True)
 class Session:
     flow_slug: str
@@ -56,7 +53,7 @@ class Session:
     expires_at: datetime
 
     def to_json(self) -> dict[str, object]:
-        data: dict[str, object] = {
+        return {
             "flow_slug": self.flow_slug,
             "flow_version": self.flow_version,
             "node_id": self.node_id,
@@ -64,9 +61,9 @@ class Session:
             "retries_used": self.retries_used,
             "results": dict(self.results),
             "status": self.status.value,
+            "started_at": self.started_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
         }
-        data.update({name: getattr(self, name).isoformat() for name in _TIMES})
-        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Session:
