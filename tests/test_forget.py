@@ -50,7 +50,6 @@ async def _plaintexts(keyring: Keyring) -> set[str | None]:
         *await OutboundMessage.all().values_list("urn_cipher", flat=True),
         *await InboundMessage.all().values_list("urn_cipher", flat=True),
         *await InboundMessage.all().values_list("text_cipher", flat=True),
-        *await UssdSession.all().values_list("path_cipher", flat=True),
     ]
     return {_open(keyring, token) for token in tokens}
 

@@ -273,8 +273,9 @@ class DeliveryReportLog(Model):
 class UssdSession(Model):
     """One USSD session between hops, keyed by the gateway's sessionId: digest only, never a number.
 
-    `path_cipher` holds the inputs consumed so far (encrypted: free text may carry anything), `hops`
-    how many, `state` the menu on screen (mode, options, page), `screen` the last body sent.
+    `path_digests` recognises the texts the gateway sent lately (each one's length and keyed digest:
+    never the text, which may hold free text), `hops` counts inputs, `state` is the menu on screen
+    (mode, options, page), `screen` the last body sent.
     """
 
     id = fields.CharField(max_length=128, primary_key=True)
@@ -283,7 +284,7 @@ class UssdSession(Model):
     )
     urn_digest = fields.CharField(max_length=80)
     service_code = fields.CharField(max_length=32)
-    path_cipher = fields.TextField()
+    path_digests = fields.TextField()
     hops = fields.IntField(default=0)
     state: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     screen = fields.TextField()

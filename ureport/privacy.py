@@ -130,6 +130,7 @@ class Keyring:
         self._mac_keys: dict[int, bytes] = {}
         self._aead: dict[int, AESGCM] = {}
         self._memo_key = _derive(secrets[current], b"memo")
+        self._input_key = _derive(secrets[current], b"input")
         for version, secret in secrets.items():
             if not 1 <= version <= MAX_VERSION:
                 raise ValueError(f"key version must be 1..{MAX_VERSION}, got {version}")
@@ -200,6 +201,12 @@ class Keyring:
         """A keyed digest for finding `value` in memory without holding it in clear: never stored, so
         it can be keyed BLAKE2b, a third of an HMAC's cost (the accept path takes one per callback)."""
         return hashlib.blake2b(value.encode("utf-8"), key=self._memo_key, digest_size=16).digest()
+
+    def input_digest(self, value: str) -> str:
+        """A keyed digest of something a person typed (keyed BLAKE2b, 128 bits, hex): stored to know the
+        same input when it comes again, never to read it back. Under the current key only: after a
+        rotation a stored one no longer matches (a USSD session then resynchronises, as on a bad hop)."""
+        return hashlib.blake2b(value.encode("utf-8"), key=self._input_key, digest_size=16).hexdigest()
 
     def encrypt(self, e164: str) -> str:
         """Authenticated ciphertext of a phone number: "v<version>:" + urlsafe base64 (no padding)."""

@@ -12,6 +12,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from ureport.channels.ussd.menus import Hop, Menus, Step
+from ureport.channels.ussd.paths import Path
 from ureport.channels.ussd.payloads import UssdRequest
 from ureport.channels.ussd.screens import Deck, render
 from ureport.channels.ussd.texts import text
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 CATALOG_TTL = 1.0  # seconds a hop trusts the in-memory flows before checking the database for changes
 SESSION_FIELDS = (
-    "path_cipher",
+    "path_digests",
     "hops",
     "state",
     "screen",
@@ -40,7 +41,7 @@ SESSION_FIELDS = (
 )
 Dropped = dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]]  # (contact, run) -> the session's state
 # What a hop reads: the rest is always set before a write (building rows costs more than the query).
-SESSION_LOADED = ("id", "urn_digest", "path_cipher", "hops", "state", "screen", "screen_id", "ended")
+SESSION_LOADED = ("id", "urn_digest", "path_digests", "hops", "state", "screen", "screen_id", "ended")
 SESSION_MINUTES = 3  # AT ends a session after 180 s at most; past that the row only serves "continue"
 
 
@@ -48,19 +49,6 @@ SESSION_MINUTES = 3  # AT ends a session after 180 s at most; past that the row 
 class Reply:
     body: str
     screen_id: str
-
-
-def new_input(consumed: str, text_: str) -> str | None:
-    """The input this hop adds to the path already consumed, or None when `text_` does not extend it.
-
-    The gateway joins inputs with `*`, and a free-text answer may hold a `*` itself, so the path is
-    compared as a prefix rather than split.
-    """
-    if consumed == "":
-        return text_
-    if text_.startswith(consumed + "*"):
-        return text_[len(consumed) + 1 :]
-    return None
 
 
 class UssdService:
@@ -75,13 +63,11 @@ class UssdService:
         self.region = settings.default_region
         self.menus = Menus(Conversation(catalog, region=self.region), catalog, budget=self.budget)
         self._checked = 0.0
-        self._paths: dict[str, str] = {}  # path ciphertext -> inputs, for the batch in hand
 
     async def process(self, hops: list[tuple[UssdRequest, Identity]]) -> list[Reply]:
         """Answer a batch of hops (request, the caller's identity) in order, in one transaction."""
         await self._refresh()
         now = utcnow()
-        self._paths = {}
         # Every hop's contact is read along with the session rows (on SQLite, one trip to the database),
         # a retry's too, though it is answered from its session row alone.
         work = Workspace.prepare(
@@ -159,7 +145,9 @@ class UssdService:
         if row is not None and row.urn_digest not in sender.digests:  # another phone's session
             log.warning("USSD session %s reused by another phone: refused", request.session_id)
             return Reply("END " + text("session_error", None), "error"), None
-        if row is not None and (row.ended or self._seen(row, request.text)):
+        path = Path.parse(row.path_digests) if row is not None else Path()
+        digest = self.keyring.input_digest(request.text)
+        if row is not None and (row.ended or path.seen(digest) or (request.text == "" and row.hops > 0)):
             return Reply(row.screen, row.screen_id), None  # a retry: same screen, nothing recorded twice
         hop = Hop(work, work.contact(sender), None)
         if row is None:
@@ -167,20 +155,8 @@ class UssdService:
             rows[row.id] = row
             step = self._dialled(row, hop, step, request.text)
         else:
-            step = self._next(row, hop, request.text)
-        return self._save(row, hop, step, request.text, now), row
-
-    def _consumed(self, row: UssdSession) -> str:
-        """The inputs this session has taken so far, decrypted once per row and batch (three looks)."""
-        path = self._paths.get(row.path_cipher)
-        if path is None:
-            path = self._paths[row.path_cipher] = self.keyring.decrypt_text(row.path_cipher)
-        return path
-
-    def _seen(self, row: UssdSession, text_: str) -> bool:
-        """This hop (or an earlier one, arriving late) was already answered."""
-        consumed = self._consumed(row)
-        return text_ == consumed or consumed.startswith(text_ + "*") or (text_ == "" and row.hops > 0)
+            step = self._next(row, hop, path.new_input(request.text, self.keyring.input_digest))
+        return self._save(row, hop, step, path.taking(request.text, digest), now), row
 
     def _open(
         self, request: UssdRequest, hop: Hop, dropped: Dropped, now: datetime
@@ -194,7 +170,7 @@ class UssdService:
             contact_id=contact.id,
             urn_digest=contact.urn_digest,
             service_code=request.service_code,
-            path_cipher="",
+            path_digests="",
             hops=0,
             state={},
             screen="",
@@ -221,22 +197,21 @@ class UssdService:
             step = self.menus.answer(hop, step.deck, step.page, given)
         return step
 
-    def _next(self, row: UssdSession, hop: Hop, text_: str) -> Step:
+    def _next(self, row: UssdSession, hop: Hop, given: str | None) -> Step:
         deck = Deck.from_json(row.state["deck"])
         page = int(row.state.get("page", 0))
         hop.language = hop.contact.language or deck.language
-        given = new_input(self._consumed(row), text_)
-        if given is None:  # the path does not extend ours: resynchronise, act on nothing
+        if given is None:  # the text does not extend the path: resynchronise, act on nothing
             return Step(deck, page, "invalid")
         row.hops += 1
         return self.menus.answer(hop, deck, page, given)
 
-    def _save(self, row: UssdSession, hop: Hop, step: Step, text_: str, now: datetime) -> Reply:
+    def _save(self, row: UssdSession, hop: Hop, step: Step, path: Path, now: datetime) -> Reply:
         body = render(step.deck, step.page, self.budget, error=step.error)
         run = hop.work.open_run(hop.contact)
         assign(
             row,
-            path_cipher=self.keyring.encrypt_text(text_),
+            path_digests=path.stored(),
             state={"deck": step.deck.to_json(), "page": step.page},
             screen=body,
             screen_id=step.deck.screen_id,
