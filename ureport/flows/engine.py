@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -100,13 +99,17 @@ class _Run:
     def finish(self, node_id: str | None, status: RunStatus) -> Sprint:
         if status is not RunStatus.ACTIVE:
             self.events.append(RunEnded(status=status))
-        session = replace(
-            self.session,
+        before = self.session  # built directly: dataclasses.replace looks the fields up on every call
+        session = Session(
+            flow_slug=before.flow_slug,
+            flow_version=before.flow_version,
             node_id=node_id,
             language=self.language,
             retries_used=self.retries_used,
             results=self.results,
             status=status,
+            started_at=before.started_at,
+            expires_at=before.expires_at,
         )
         return Sprint(session, tuple(self.events))
 
