@@ -92,7 +92,7 @@ async def run(args: argparse.Namespace, database_url: str, gateway_url: str) -> 
         await make_contacts(args.contacts, keyring)
         catalog = Catalog()
         started = time.perf_counter()
-        count = await Broadcaster(catalog, keyring, "KE").start("safe-streets", Cohort())
+        count = await Broadcaster(catalog, "KE").start("safe-streets", Cohort())
         queue_seconds = time.perf_counter() - started
         gateway = CountingGateway(username="bench", api_key="bench-key", sender="12345", api_url=gateway_url)
         sender = Sender(gateway, keyring, batch=args.send_batch)

@@ -21,7 +21,7 @@ CLOSED_TEXT = "Sorry, this poll has closed."
 
 
 def broadcaster(app: Harness) -> Broadcaster:
-    return Broadcaster(app.app.state.catalog, app.app.state.keyring, "KE", batch=2)  # several batches
+    return Broadcaster(app.app.state.catalog, "KE", batch=2)  # several batches
 
 
 @pytest.mark.anyio

@@ -35,7 +35,7 @@ async def _queue_to(settings: Settings, number: str, text: str = "Hello") -> Out
 
 
 def _broadcaster(app: Harness) -> Broadcaster:
-    return Broadcaster(app.app.state.catalog, app.app.state.keyring, "KE")
+    return Broadcaster(app.app.state.catalog, "KE")
 
 
 def test_backoff_doubles_from_15_seconds_up_to_an_hour() -> None:

@@ -53,7 +53,7 @@ def test_rate_zero_is_unlimited() -> None:
 async def test_sender_sleeps_off_what_the_bucket_says(settings: Settings, fake_gateway: FakeGateway) -> None:
     async with running_app(settings, fake_gateway) as app:
         await make_people(settings)
-        await Broadcaster(app.app.state.catalog, app.app.state.keyring, "KE").start("safe-streets", Cohort())
+        await Broadcaster(app.app.state.catalog, "KE").start("safe-streets", Cohort())
         time = FakeTime()
         bucket = TokenBucket(2, burst=2, clock=time.clock, sleep=time.sleep)
         sender = Sender(app.app.state.sender.gateway, app.app.state.keyring, bucket=bucket)
@@ -70,7 +70,7 @@ async def test_daily_cap_holds_unsolicited_messages_until_tomorrow(
 ) -> None:
     async with running_app(replace(settings, daily_cap=1), fake_gateway) as app:
         phones = await make_people(settings)
-        await Broadcaster(app.app.state.catalog, app.app.state.keyring, "KE").start("safe-streets", Cohort())
+        await Broadcaster(app.app.state.catalog, "KE").start("safe-streets", Cohort())
         await app.settle()
         for number in phones[:OPTED_IN]:
             assert len(app.received(number)) == 1  # the intro; the question waits for tomorrow

@@ -53,7 +53,7 @@ async def test_every_fixed_screen_fits_the_budget_in_every_language(
     async with running_app(settings, fake_gateway) as app:
         menus: Menus = app.app.state.ussd.service.menus
         contact = Contact(id=uuid.uuid4(), status=ContactStatus.ACTIVE, language=language, fields_json={})
-        hop = Hop(Workspace(app.app.state.keyring, utcnow()), contact, language)
+        hop = Hop(Workspace(utcnow()), contact, language)
         for name, build in FIXED.items():
             deck = build(menus, hop)
             for budget in BUDGETS:

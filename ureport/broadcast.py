@@ -21,7 +21,6 @@ from ureport.conversation import Conversation
 from ureport.flows.render import render_sms
 from ureport.models import Contact, ContactStatus, FlowRun, Location, Poll
 from ureport.polls import REGISTRATION, Catalog
-from ureport.privacy import Keyring
 from ureport.recipients import DELIVERABLE
 from ureport.workspace import CONTACT_LOADED, Workspace
 
@@ -123,7 +122,6 @@ class Broadcaster:
     """Starts runs of one poll for a cohort, batch by batch, reporting progress after each batch."""
 
     catalog: Catalog
-    keyring: Keyring
     region: str
     batch: int = BATCH
 
@@ -159,9 +157,7 @@ class Broadcaster:
             contacts: list[Contact] = await page
             if not contacts:
                 return 0, None
-            work = await Workspace.of_contacts(
-                contacts, self.keyring, utcnow(), conn, regions=self.catalog.regions
-            )
+            work = await Workspace.of_contacts(contacts, utcnow(), conn, regions=self.catalog.regions)
             started = 0
             for contact in contacts:
                 if work.has_run(contact, poll.id):  # started by an inbound text since the page was read

@@ -65,7 +65,7 @@ async def seed_respondents(keyring: Keyring, *, count: int = 400, seed: int = 20
             keyring.identity(f"+2547{10000000 + i:08d}") for i in range(start, min(start + BATCH, count))
         ]
         async with in_transaction() as conn:
-            work = await Workspace.load(people, keyring, now, conn, regions=catalog.regions)
+            work = await Workspace.load(people, now, conn, regions=catalog.regions)
             for person in people:
                 contact = work.contact(person)
                 channel, texts = _script(rng, names, weights)

@@ -94,10 +94,10 @@ class InboundHandler:
             (claimed,) = await fetch_selects(conn, [claim])
             pending = {row.id for row in claimed}
             senders = [sender for row, sender, _ in decoded if row.id in pending]
-            work = Workspace.prepare(senders, self.keyring, now, regions=regions)
+            work = Workspace.prepare(senders, now, regions=regions)
             (contacts,) = await fetch_selects(conn, [work.contacts_query(dialect)])
         else:  # one writer at a time: the claim and every row's contact in one trip to the database
-            work = Workspace.prepare([sender for _, sender, _ in decoded], self.keyring, now, regions=regions)
+            work = Workspace.prepare([sender for _, sender, _ in decoded], now, regions=regions)
             claimed, contacts = await fetch_selects(conn, [claim, work.contacts_query(dialect)])
             pending = {row.id for row in claimed}
         work.adopt_contacts(contacts)

@@ -82,7 +82,7 @@ async def start(args: argparse.Namespace, settings: Settings) -> str:
     if args.at:
         await audit.poll_started(None, args.slug, count, cohort.to_json(), at=timetable["start_at"])
         return f"{args.slug} starts at {timetable['start_at'].isoformat()} for {count} contacts (so far)"
-    broadcaster = Broadcaster(Catalog(), settings.keyring(), settings.default_region)
+    broadcaster = Broadcaster(Catalog(), settings.default_region)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn())
     with Progress(*columns, TimeRemainingColumn(), disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task(f"starting {args.slug}", total=count)

@@ -61,7 +61,7 @@ class Reminder:
 
     async def _queue(self, poll: Poll, contacts: list[Contact], conn: BaseDBAsyncClient) -> int:
         b = self.broadcaster
-        work = await Workspace.of_contacts(contacts, b.keyring, utcnow(), conn, regions=b.catalog.regions)
+        work = await Workspace.of_contacts(contacts, utcnow(), conn, regions=b.catalog.regions)
         conversation = Conversation(b.catalog, region=b.region)
         sent = 0
         for contact in contacts:

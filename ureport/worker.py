@@ -84,7 +84,7 @@ class Machinery:
             catalog, keyring, region=settings.default_region, on_queued=sender.wake if sender else None
         )
         processor = InboxProcessor(handler, busy_seconds=inbox_poll[0], idle_seconds=inbox_poll[1])
-        broadcaster = Broadcaster(catalog, keyring, settings.default_region)
+        broadcaster = Broadcaster(catalog, settings.default_region)
         writer = GroupCommitter(on_commit=processor.wake)
         return cls(catalog, writer, processor, sender, scheduler=Scheduler(broadcaster))
 

@@ -32,7 +32,7 @@ from ureport.db import (
 from ureport.flows.model import ANSWERED
 from ureport.models import Answer, Contact, ContactStatus, FlowRun, OutboundMessage, RunStatus
 from ureport.outbox import new_message
-from ureport.privacy import Identity, Keyring
+from ureport.privacy import Identity
 
 CONTACT_FIELDS = (
     "urn_digest",
@@ -97,7 +97,6 @@ def counted(answer: Answer) -> list[counters.Counted]:
 class Workspace:
     """Contacts, their open runs and which polls they have taken, for the people of one batch."""
 
-    keyring: Keyring
     now: datetime
     contacts: dict[str, Contact] = field(default_factory=dict)  # by current digest
     open_runs: dict[uuid.UUID, FlowRun] = field(default_factory=dict)  # by contact id
@@ -122,14 +121,13 @@ class Workspace:
     async def load(
         cls,
         senders: Iterable[Identity],
-        keyring: Keyring,
         now: datetime,
         conn: BaseDBAsyncClient,
         *,
         regions: Mapping[int, int] | None = None,
     ) -> Workspace:
         """Read every contact of these people (under any key version), their open runs and past polls."""
-        work = cls.prepare(senders, keyring, now, regions=regions)
+        work = cls.prepare(senders, now, regions=regions)
         (contacts,) = await fetch_selects(conn, [work.contacts_query(conn.capabilities.dialect)])
         work.adopt_contacts(contacts)
         await work.read_runs(conn)
@@ -139,7 +137,6 @@ class Workspace:
     def prepare(
         cls,
         senders: Iterable[Identity],
-        keyring: Keyring,
         now: datetime,
         *,
         regions: Mapping[int, int] | None = None,
@@ -147,7 +144,7 @@ class Workspace:
         """An empty workspace for these people, to read in two steps (load() does both): its contacts
         (contacts_query, adopt_contacts), then their runs (runs_queries, adopt_runs). A batch sends its
         own reads along with each step, so that on SQLite each step is one trip to the database."""
-        work = cls(keyring, now, regions=regions or {})
+        work = cls(now, regions=regions or {})
         for sender in senders:
             work._senders.update((digest, sender) for digest in sender.digests)
         return work
@@ -168,14 +165,13 @@ class Workspace:
     async def of_contacts(
         cls,
         contacts: Iterable[Contact],
-        keyring: Keyring,
         now: datetime,
         conn: BaseDBAsyncClient,
         *,
         regions: Mapping[int, int] | None = None,
     ) -> Workspace:
         """A workspace for contacts the caller already read (and locked): a broadcast has ids, not numbers."""
-        work = cls(keyring, now, regions=regions or {})
+        work = cls(now, regions=regions or {})
         for contact in contacts:
             work.contacts[contact.urn_digest] = contact
             work._read_contacts[contact.id] = snapshot(contact, CONTACT_FIELDS)

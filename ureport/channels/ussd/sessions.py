@@ -70,9 +70,7 @@ class UssdService:
         now = utcnow()
         # Every hop's contact is read along with the session rows (on SQLite, one trip to the database),
         # a retry's too, though it is answered from its session row alone.
-        work = Workspace.prepare(
-            [sender for _, sender in hops], self.keyring, now, regions=self.catalog.regions
-        )
+        work = Workspace.prepare([sender for _, sender in hops], now, regions=self.catalog.regions)
         async with in_transaction() as conn:
             dialect = conn.capabilities.dialect
             ids = list({r.session_id for r, _ in hops})

@@ -150,7 +150,7 @@ async def _start(
         return see_other(f"/admin/polls/{poll.slug}?starting={count}")
     if "start_at" in timetable:
         return see_other(f"/admin/polls/{poll.slug}?scheduled=1")
-    broadcaster = Broadcaster(state.catalog, state.keyring, state.settings.default_region)
+    broadcaster = Broadcaster(state.catalog, state.settings.default_region)
     started = await broadcaster.start(poll.slug, cohort)
     return see_other(f"/admin/polls/{poll.slug}?started={started}")
 
