@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,7 +36,7 @@ from tortoise.timezone import get_default_timezone, get_use_tz
 from tortoise.transactions import in_transaction
 from tortoise.validators import MaxLengthValidator
 
-from ureport.sqlite_backend import LockingSqliteClient, LockingTransactionWrapper
+from ureport.sqlite_backend import LockingSqliteClient, LockingTransactionWrapper, Seen
 from ureport.sqlite_backend import Statement as Statement  # re-exported: callers build statements here
 
 M = TypeVar("M", bound=Model)
@@ -515,11 +516,27 @@ async def fetch_selects(conn: BaseDBAsyncClient, queries: Sequence[Select | None
         results = await conn.fetch_all([(query.sql, query.params) for query in todo])
     else:
         results = [(await conn.execute_query(query.sql, query.params))[1] for query in todo]
-    found = iter(
-        _partial_models(query.model, query.fields, rows, by_position=True)
-        for query, rows in zip(todo, results, strict=True)
-    )
-    return [[] if query is None else next(found) for query in queries]
+    return _as_models(queries, results)
+
+
+async def fetch_seen(
+    client: LockingSqliteClient, queries: Sequence[Select | None], seen: list[Seen]
+) -> list[list[Any]]:
+    """fetch_selects() on SQLite outside any transaction, in one trip, each query and its rows added to
+    `seen`: a write given them (`write_batch(..., unchanged=seen)`) happens only if they still hold."""
+    todo = [query for query in queries if query is not None]
+    results = await client.read_rows([(query.sql, query.params) for query in todo]) if todo else []
+    seen += (Seen(q.sql, q.params, Counter(rows)) for q, rows in zip(todo, results, strict=True))
+    return _as_models(queries, results)
+
+
+def _as_models(queries: Sequence[Select | None], results: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """The rows of the queries that ran (`results`, in order) as partial models; [] for a None query."""
+    found = iter(results)
+    return [
+        [] if query is None else _partial_models(query.model, query.fields, next(found), by_position=True)
+        for query in queries
+    ]
 
 
 def _column_as(column: str, name: str) -> str:

@@ -13,6 +13,11 @@ exclusive `flock` on a file beside the database: a blocked writer is woken the m
 released. The lock is taken before SQLite's and released after the commit, in every process, so
 the two locks are always taken in the same order. Single statements outside a transaction that
 write take it too; reads never do (WAL readers do not block writers).
+
+A batch may also read without any lock, work in memory, and write optimistically: `read_rows` reads
+outside any transaction, and `write_batch(..., unchanged=...)` runs those reads again under the lock
+before writing, rolling back with `StaleRead` if any of them now returns other rows. The lock is then
+held for the writes alone, not for the work between the reads and the writes.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import asyncio
 import contextlib
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.backends.base.client import ConnectionWrapper, TransactionContext
@@ -39,6 +46,21 @@ except ImportError:  # pragma: no cover - not POSIX: SQLite's busy timeout alone
 
 LOCK_SUFFIX = "-writer.lock"
 Statement = tuple[str, Sequence[Sequence[Any]]]  # SQL and the rows to execute it for (executemany)
+Query = tuple[str, Sequence[Any]]  # SQL and its parameters
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A query read outside a transaction and the rows it returned then (in any order)."""
+
+    sql: str
+    params: Sequence[Any]
+    rows: Counter[Row]
+
+
+class StaleRead(Exception):
+    """A write's reads no longer hold: another writer changed their rows since. Nothing was written."""
 
 
 class WriterLock:
@@ -112,22 +134,36 @@ class LockingSqliteClient(SqliteClient):
         await super().close()
         self.writer_lock.close()
 
-    async def write_batch(self, statements: Sequence[Statement]) -> None:
+    async def read_rows(self, queries: Sequence[Query]) -> list[list[Row]]:
+        """Each query's rows as plain tuples, in one trip to the database thread, outside any
+        transaction and without the writer lock (a WAL reader never waits for the writer)."""
+        async with self.acquire_connection() as connection:
+            rows: list[list[Row]] = await connection._execute(_read_tuples, connection._conn, queries)
+            return rows
+
+    async def write_batch(self, statements: Sequence[Statement], *, unchanged: Sequence[Seen] = ()) -> None:
         """Run each (sql, rows) with executemany, all in one transaction, in one trip to the
-        database thread: writer lock, BEGIN IMMEDIATE, the statements, COMMIT, unlock.
+        database thread: writer lock, BEGIN IMMEDIATE, the statements, COMMIT, unlock. With
+        `unchanged`, those reads are run again first, and StaleRead is raised (nothing written) if
+        any returns other rows than it did.
 
         A transaction driven from the event loop holds the lock across every hop between the loop and
         the database thread, and a busy web process's loop answers each hop late (HTTP requests run
         between them): the other process then waits far longer than the writing takes.
         """
         async with self.acquire_connection() as connection:
-            await connection._execute(self._write_on_thread, connection._conn, statements)
+            await connection._execute(self._write_on_thread, connection._conn, statements, unchanged)
 
-    def _write_on_thread(self, raw: sqlite3.Connection, statements: Sequence[Statement]) -> None:
+    def _write_on_thread(
+        self, raw: sqlite3.Connection, statements: Sequence[Statement], unchanged: Sequence[Seen]
+    ) -> None:
         self.writer_lock.acquire_blocking()
         try:
             raw.execute("BEGIN IMMEDIATE")
             try:
+                for seen in unchanged:
+                    if Counter(_read_tuples(raw, [(seen.sql, seen.params)])[0]) != seen.rows:
+                        raise StaleRead(seen.sql)
                 _execute_all(raw, statements)
             except BaseException:
                 raw.rollback()
@@ -333,8 +369,14 @@ def _execute_all(raw: sqlite3.Connection, statements: Sequence[Statement], commi
         raw.commit()
 
 
-def _fetch_all(raw: sqlite3.Connection, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
+def _fetch_all(raw: sqlite3.Connection, queries: Sequence[Query]) -> list[list[Any]]:
     return [raw.execute(sql, params).fetchall() for sql, params in queries]
+
+
+def _read_tuples(raw: sqlite3.Connection, queries: Sequence[Query]) -> list[list[Row]]:
+    cursor = raw.cursor()
+    cursor.row_factory = None  # plain tuples: comparable and hashable, unlike the connection's rows
+    return [cursor.execute(sql, params).fetchall() for sql, params in queries]
 
 
 client_class = LockingSqliteClient
