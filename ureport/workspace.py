@@ -23,7 +23,6 @@ from ureport.db import (
     changed_statements,
     execute_statements,
     fetch_selects,
-    fetch_where,
     insert_models_statement,
     insert_statement,
     select,
@@ -208,13 +207,25 @@ class Workspace:
         """Answers stored before this batch that it answers again (a loop, USSD "Start again"): their
         counts move out. Read at flush for the questions answered only, not with every open run's
         earlier answers at load: those were most of what a batch read, for a rare replacement."""
-        keys = {(run, question) for run, question in self._first_saves if run not in self._new_runs}
+        self.uncount((await fetch_selects(conn, [self.replaced_query(conn.capabilities.dialect)]))[0])
+
+    def replaced_query(self, dialect: str) -> Select | None:
+        """The stored answers this batch may replace (None: it answered nothing already stored)."""
+        keys = self._replaceable()
         if not keys:
-            return
+            return None
         where = {"run_id__in": list({run for run, _ in keys}), "question_key__in": list({q for _, q in keys})}
-        for stored in await fetch_where(Answer, ANSWER_COUNTED, conn, where=where):
-            if (stored.run_id, stored.question_key) in keys:  # type: ignore[attr-defined]
-                counters.accumulate(self._counts, [], counted(stored))
+        return select(Answer, ANSWER_COUNTED, dialect, where=where)
+
+    def uncount(self, stored: Iterable[Answer]) -> None:
+        """Move out the counts of the stored answers this batch replaces (read by replaced_query)."""
+        keys = self._replaceable()
+        for answer in stored:
+            if (answer.run_id, answer.question_key) in keys:  # type: ignore[attr-defined]
+                counters.accumulate(self._counts, [], counted(answer))
+
+    def _replaceable(self) -> set[tuple[uuid.UUID, str]]:
+        return {(run, question) for run, question in self._first_saves if run not in self._new_runs}
 
     def _adopt(self, contact: Contact, sender: Identity) -> None:
         self._read_contacts[contact.id] = snapshot(contact, CONTACT_FIELDS)
