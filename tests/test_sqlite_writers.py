@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tortoise.connection import connections
@@ -17,9 +18,12 @@ from tortoise.transactions import in_transaction
 
 from tests.conftest import PG_URL
 from tests.db_helpers import count_trips
+from tests.harness import running_app
 from ureport import db
-from ureport.models import Contact
-from ureport.sqlite_backend import LockingSqliteClient, WriterLock
+from ureport.channels.fake_gateway import FakeGateway
+from ureport.models import Answer, Contact, InboundMessage, InboxStatus, OutboundMessage, OutboxStatus
+from ureport.settings import Settings
+from ureport.sqlite_backend import LockingSqliteClient, Seen, StaleRead, WriterLock
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's writer lock; PostgreSQL locks rows")
 
@@ -222,6 +226,74 @@ async def test_a_cancelled_wait_gives_the_lock_back_once_it_comes(tmp_path: Path
     finally:
         for lock in (holder, waiter, probe):
             lock.close()
+
+
+@pytest.mark.anyio
+async def test_an_optimistic_write_happens_only_if_its_reads_still_hold(tmp_path: Path) -> None:
+    """write_batch(unchanged=...) runs the reads again under the lock: the same rows (in any order), it
+    writes; other rows, it raises StaleRead, writes nothing and lets go of the lock."""
+    url = f"sqlite://{tmp_path}/one.sqlite3"
+    await db.migrate(url)
+    await db.init(url)
+    try:
+        client = connections.get("default")
+        assert isinstance(client, LockingSqliteClient)
+        await Contact.create(urn_digest="d1", language="en")
+        await Contact.create(urn_digest="d2", language="sw")
+        query = db.select(
+            Contact, ("urn_digest", "language"), "sqlite", where={"urn_digest__in": ["d1", "d2"]}
+        )
+        seen: list[Seen] = []
+        (read,) = await db.fetch_seen(client, [query], seen)
+        assert sorted((c.urn_digest, c.language) for c in read) == [("d1", "en"), ("d2", "sw")]
+        touch = ("UPDATE contact SET language = ? WHERE urn_digest = ?", [["fr", "d1"]])
+        await client.write_batch([touch], unchanged=seen)  # nothing changed since the read
+        assert (await Contact.get(urn_digest="d1")).language == "fr"
+
+        with pytest.raises(StaleRead):  # d1 changed since `seen` was read
+            await client.write_batch([("UPDATE contact SET language = 'ar'", [[]])], unchanged=seen)
+        assert {c.language for c in await Contact.all()} == {"fr", "sw"}
+        other = WriterLock(str(tmp_path / "one.sqlite3"))
+        try:
+            assert _try_lock(other)
+            other.release()
+        finally:
+            other.close()
+    finally:
+        await db.close()
+
+
+@pytest.mark.anyio
+async def test_a_batch_whose_people_changed_meanwhile_is_processed_again_under_the_lock(
+    settings: Settings, fake_gateway: FakeGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inbox's batches read and converse without the lock: when a person's row changed before the
+    batch's write (here they opted out by USSD meanwhile), nothing of the stale work is written and the
+    batch runs again under the lock, from the rows as they are now."""
+    phone = "+254711000401"
+    async with running_app(settings, fake_gateway) as app:
+        for text in ["JOIN", "2007", "1", "Nairobi", "1"]:
+            await app.send(phone, text)
+        client = connections.get("default")
+        assert isinstance(client, LockingSqliteClient)
+        write_batch, refused = client.write_batch, []
+
+        async def opt_out_first(statements: Any, *, unchanged: Any = ()) -> None:
+            """The first optimistic write finds the person opted out since the batch read them."""
+            if unchanged and not refused:
+                await write_batch([("UPDATE contact SET status = 'stopped'", [[]])])
+                with pytest.raises(StaleRead):
+                    await write_batch(statements, unchanged=unchanged)
+                refused.append(statements)
+                raise StaleRead("contact")
+            await write_batch(statements, unchanged=unchanged)
+
+        monkeypatch.setattr(client, "write_batch", opt_out_first)
+        assert await app.send(phone, "1") == []  # a person who left gets nothing
+        assert refused  # the optimistic write was refused, and the batch processed again
+        assert await Answer.all().count() == 0
+        assert await InboundMessage.filter(status=InboxStatus.PROCESSED).count() == 6
+        assert await OutboundMessage.filter(status=OutboxStatus.QUEUED).count() == 0
 
 
 def _try_lock(lock: WriterLock) -> bool:

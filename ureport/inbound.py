@@ -7,20 +7,23 @@ from collections.abc import Callable
 from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.connection import connections
 from tortoise.transactions import in_transaction
 
 from ureport.clock import utcnow
 from ureport.conversation import Conversation
-from ureport.db import Select, fetch_selects, select, update_in_statement
+from ureport.db import Select, Statement, fetch_seen, fetch_selects, select, update_in_statement
 from ureport.flows.render import render_sms
 from ureport.models import InboundMessage, InboxStatus
 from ureport.polls import Catalog
 from ureport.privacy import Identity, Keyring
+from ureport.sqlite_backend import LockingSqliteClient, Seen, StaleRead
 from ureport.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+Decoded = tuple[InboundMessage, Identity, str]  # an inbox row, its sender and its text
 
 
 class InboundHandler:
@@ -68,23 +71,57 @@ class InboundHandler:
             )
             for row in rows
         ]
+        client = connections.get("default")
+        if isinstance(client, LockingSqliteClient):
+            try:
+                return await self._process_unlocked(client, decoded, now)
+            except StaleRead as exc:  # rare: a USSD hop or an admin changed one of these people meanwhile
+                log.info("a batch's reads changed before its write (%s); processing it under the lock", exc)
         async with in_transaction() as conn:
-            dialect = conn.capabilities.dialect
             pending, work = await self._claim_and_read(conn, decoded, now)
-            queued = 0
-            for row, sender, text in decoded:
-                if row.id in pending:  # another worker may have processed it meanwhile
-                    contact = work.contact(sender)
-                    replies = self.conversation.handle(work, contact, text, channel="sms")
-                    texts = [render_sms(reply) for reply in replies]
-                    queued += work.queue(contact, texts, in_reply_to=row.id)
-            done = {"status": InboxStatus.PROCESSED, "processed_at": now}
-            marked = update_in_statement(InboundMessage, sorted(pending), done, dialect)
-            await work.flush(conn, then=[marked], commit=True)
+            queued = self._converse(decoded, pending, work)
+            await work.flush(
+                conn, then=[self._mark_processed(pending, now, conn.capabilities.dialect)], commit=True
+            )
         return queued
 
+    async def _process_unlocked(
+        self, client: LockingSqliteClient, decoded: list[Decoded], now: datetime
+    ) -> int:
+        """SQLite: read and converse holding no lock, then write all at once, provided that what was read
+        still holds (else StaleRead, nothing written). The writer lock is held for the writing alone,
+        so the inbox's commits of new callbacks (another process's, or this one's) need not wait for
+        a whole batch's conversations."""
+        seen: list[Seen] = []
+        work = Workspace.prepare([sender for _, sender, _ in decoded], now, regions=self.catalog.regions)
+        claim = _claim([row.id for row, _, _ in decoded], "sqlite")
+        claimed, contacts = await fetch_seen(client, [claim, work.contacts_query("sqlite")], seen)
+        work.adopt_contacts(contacts)
+        work.adopt_runs(*await fetch_seen(client, work.runs_queries("sqlite"), seen))
+        pending = {row.id for row in claimed}
+        queued = self._converse(decoded, pending, work)
+        work.uncount((await fetch_seen(client, [work.replaced_query("sqlite")], seen))[0])
+        marked = self._mark_processed(pending, now, "sqlite")
+        await client.write_batch([*work.statements("sqlite"), marked], unchanged=seen)
+        return queued
+
+    def _converse(self, decoded: list[Decoded], pending: set[int], work: Workspace) -> int:
+        """Each still pending message through the conversation, in order; returns the replies queued."""
+        queued = 0
+        for row, sender, text in decoded:
+            if row.id in pending:  # another worker may have processed it meanwhile
+                contact = work.contact(sender)
+                replies = self.conversation.handle(work, contact, text, channel="sms")
+                queued += work.queue(contact, [render_sms(reply) for reply in replies], in_reply_to=row.id)
+        return queued
+
+    @staticmethod
+    def _mark_processed(pending: set[int], now: datetime, dialect: str) -> Statement:
+        done = {"status": InboxStatus.PROCESSED, "processed_at": now}
+        return update_in_statement(InboundMessage, sorted(pending), done, dialect)
+
     async def _claim_and_read(
-        self, conn: BaseDBAsyncClient, decoded: list[tuple[InboundMessage, Identity, str]], now: datetime
+        self, conn: BaseDBAsyncClient, decoded: list[Decoded], now: datetime
     ) -> tuple[set[int], Workspace]:
         """The ids of the rows still pending, and a workspace with their contacts and runs."""
         dialect = conn.capabilities.dialect
