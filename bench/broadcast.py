@@ -119,7 +119,7 @@ async def run(args: argparse.Namespace, database_url: str, gateway_url: str) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=100_000)
-    parser.add_argument("--send-batch", type=int, default=100)
+    parser.add_argument("--send-batch", type=int, default=500)  # UREPORT_SEND_BATCH's default
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, fresh_database(args.database_url, Path(tmp)) as url:

@@ -118,7 +118,10 @@ class Settings:
         _flag,
     )
     send_batch: int = _setting(
-        "UREPORT_SEND_BATCH", 100, "outbox messages the sender claims at a time", _positive_int
+        "UREPORT_SEND_BATCH",
+        500,
+        "outbox messages the sender claims at a time (identical texts among them go in one gateway request)",
+        _positive_int,
     )
     send_max_attempts: int = _setting(
         "UREPORT_SEND_MAX_ATTEMPTS", 6, "sends of one message before it is marked failed", _positive_int
