@@ -62,9 +62,10 @@ def prepare(env: dict[str, str]) -> None:
 
 def measure_app(
     args: argparse.Namespace, tmp: Path, database_url: str
-) -> tuple[WrkResult, float, float, float, float]:
+) -> tuple[WrkResult, float, float, float, float, float]:
     """wrk's latencies, accepted and processed messages/s from the inbox's own timestamps, the web
-    process's CPU microseconds per message (from the first callback until all are processed), RSS."""
+    process's and the workers' CPU microseconds per message (from the first callback until all are
+    processed), the web process's peak RSS."""
     env = {
         "UREPORT_DATA_DIR": str(tmp),
         "UREPORT_DATABASE_URL": database_url,
@@ -82,20 +83,20 @@ def measure_app(
         serve = [*CLI, "serve", "--port", str(app_port)]
         base = f"http://127.0.0.1:{app_port}"
         with ExitStack() as stack:
+            workers: list[int] = []
             if args.split:  # web process accepts only; `ureport worker`s process and send
                 env["UREPORT_PROCESS_INBOX"] = "0"
                 for n in range(args.split):
                     log = tmp / f"worker{n}.log"
-                    stack.enter_context(
-                        process([*CLI, "worker"], env=env, log=log, ready_text="worker started")
-                    )
+                    worker = process([*CLI, "worker"], env=env, log=log, ready_text="worker started")
+                    workers.append(stack.enter_context(worker))
             pid = stack.enter_context(
                 process(serve, env=env, ready_url=base + "/healthz", ready_text=SETTLED, log=tmp / "app.log")
             )
             if not args.fresh_phones:
                 register(args, base, database_url)
             received = lambda: asyncio.run(count(database_url, RECEIVED)) >= args.messages  # noqa: E731
-            cpu = cpu_seconds(pid)
+            cpu, workers_cpu = cpu_seconds(pid), sum(map(cpu_seconds, workers))
             load = run_wrk(
                 base + "/channels/africastalking/sms",
                 SCRIPT,
@@ -105,11 +106,12 @@ def measure_app(
             )
             wait_for_count(database_url, PROCESSED, args.messages)
             cpu = (cpu_seconds(pid) - cpu) / args.messages * 1e6
+            workers_cpu = (sum(map(cpu_seconds, workers)) - workers_cpu) / args.messages * 1e6
             rss = peak_rss_mb(pid)
     first, last, done = (as_datetime(v) for v in asyncio.run(fetch_row(database_url, SPANS)))
     accepted = args.messages / (last - first).total_seconds()
     processed = args.messages / (done - first).total_seconds()
-    return load, accepted, processed, cpu, rss
+    return load, accepted, processed, cpu, workers_cpu, rss
 
 
 def register(args: argparse.Namespace, base: str, database_url: str) -> None:
@@ -170,7 +172,7 @@ def main() -> None:
         )
         baseline_cpu = (cpu_seconds(trivial_pid) - before) / baseline.requests * 1e6
     with fresh_database(args.database_url, tmp) as database_url:
-        load, accepted_rate, processed_rate, cpu, rss = measure_app(args, tmp, database_url)
+        load, accepted_rate, processed_rate, cpu, workers_cpu, rss = measure_app(args, tmp, database_url)
     engine = "PostgreSQL" if args.database_url else "SQLite"
     topology = f"web + {args.split} worker(s)" if args.split else "one process"
     print(f"topology: {topology}")
@@ -187,6 +189,8 @@ def main() -> None:
     )
     print(f"  processed (replied)   {processed_rate:8.0f} msg/s")
     print(f"  web process CPU       {cpu:8.0f} us/msg   (trivial endpoint {baseline_cpu:.0f} us/request)")
+    if args.split:
+        print(f"  worker processes CPU  {workers_cpu:8.0f} us/msg   (processing and sending)")
     print(f"  peak RSS (server)     {rss:8.1f} MB")
     print(f"  ratio accepted/trivial   {accepted_rate / baseline.rate:5.2f}")
     print(f"  ratio processed/trivial  {processed_rate / baseline.rate:5.2f}   (target >= 0.25)")
