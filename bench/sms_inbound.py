@@ -1,6 +1,7 @@
 """Inbound SMS through the real app under uvicorn on 127.0.0.1, against a trivial Starlette endpoint.
 
     python bench/sms_inbound.py [--messages 5000] [--phones 1000] [--connections 50] [--database-url URL]
+                                [--split N] [--rounds 3] [--fresh-phones]
     python bench/sms_inbound.py --in-process [--profile accept|process|send]   (no HTTP: sms_inprocess.py)
 
 The phones are young people answering the demo poll: each registers first (JOIN and four answers,
@@ -8,7 +9,12 @@ not timed), then the N timed messages are their poll answers, so every message r
 callback -> group-committed inbox -> engine -> answers and counters -> outbox -> SDK -> fake gateway.
 `--fresh-phones` times the phones' first messages instead (JOIN and registration). wrk sends the same
 bodies to both servers. Prints messages/s accepted (answered 200) and fully processed (reply queued),
-callback latency p50/p99, the server's peak RSS, and the ratios to the trivial endpoint.
+callback latency p50/p99, the server's peak RSS, and the ratios to the trivial endpoint, for two
+topologies: one process (`ureport serve`, which accepts, processes and sends), then a web process that
+only accepts beside one `ureport worker` (the deployment of deploy/, a process per core). Each of
+`--rounds` rounds times the trivial endpoint, then the app; each ratio is taken within its round, and
+the figures printed are the rounds' medians: on a shared machine, rates swing by a third from one
+minute to the next.
 `--database-url postgres://postgres@127.0.0.1:5432/test` runs it on a fresh PostgreSQL database.
 """
 
@@ -19,7 +25,9 @@ import asyncio
 import subprocess
 import tempfile
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 
 from common import (
     CLI,
@@ -60,12 +68,22 @@ def prepare(env: dict[str, str]) -> None:
     subprocess.run([*CLI, "polls", "load", poll, "--activate"], env=full_env, check=True, capture_output=True)
 
 
-def measure_app(
-    args: argparse.Namespace, tmp: Path, database_url: str
-) -> tuple[WrkResult, float, float, float, float, float]:
-    """wrk's latencies, accepted and processed messages/s from the inbox's own timestamps, the web
-    process's and the workers' CPU microseconds per message (from the first callback until all are
-    processed), the web process's peak RSS."""
+@dataclass(frozen=True)
+class AppRun:
+    """One timed run of the app: wrk's latencies, accepted and processed messages/s from the inbox's own
+    timestamps, the web process's and the workers' CPU microseconds per message (from the first
+    callback until all are processed), the web process's peak RSS."""
+
+    load: WrkResult
+    accepted: float
+    processed: float
+    web_cpu: float
+    workers_cpu: float
+    rss: float
+
+
+def measure_app(args: argparse.Namespace, split: int, tmp: Path, database_url: str) -> AppRun:
+    """The app on a fresh database: one process (`split` 0), or a web process beside `split` workers."""
     env = {
         "UREPORT_DATA_DIR": str(tmp),
         "UREPORT_DATABASE_URL": database_url,
@@ -84,9 +102,9 @@ def measure_app(
         base = f"http://127.0.0.1:{app_port}"
         with ExitStack() as stack:
             workers: list[int] = []
-            if args.split:  # web process accepts only; `ureport worker`s process and send
+            if split:  # web process accepts only; `ureport worker`s process and send
                 env["UREPORT_PROCESS_INBOX"] = "0"
-                for n in range(args.split):
+                for n in range(split):
                     log = tmp / f"worker{n}.log"
                     worker = process([*CLI, "worker"], env=env, log=log, ready_text="worker started")
                     workers.append(stack.enter_context(worker))
@@ -111,7 +129,7 @@ def measure_app(
     first, last, done = (as_datetime(v) for v in asyncio.run(fetch_row(database_url, SPANS)))
     accepted = args.messages / (last - first).total_seconds()
     processed = args.messages / (done - first).total_seconds()
-    return load, accepted, processed, cpu, workers_cpu, rss
+    return AppRun(load, accepted, processed, cpu, workers_cpu, rss)
 
 
 def register(args: argparse.Namespace, base: str, database_url: str) -> None:
@@ -148,9 +166,15 @@ def main() -> None:
     parser.add_argument(
         "--split",
         type=int,
-        default=0,
         metavar="N",
-        help="web process only accepts (UREPORT_PROCESS_INBOX=0) beside N `ureport worker` processes",
+        help="only this topology: 0 one process; N a web process that only accepts"
+        " (UREPORT_PROCESS_INBOX=0) beside N `ureport worker` processes (default: 0, then 1)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="each round times the trivial endpoint, then the app; the figures are the rounds' medians",
     )
     parser.add_argument(
         "--in-process", action="store_true", help="no HTTP: accepting, processing and sending timed apart"
@@ -165,35 +189,70 @@ def main() -> None:
         sms_inprocess.main(args)
         return
     tmp = Path(tempfile.mkdtemp(prefix="ureport-bench-"))
+    topologies = [0, 1] if args.split is None else [args.split]
+    baselines: list[tuple[WrkResult, float]] = []
+    runs: dict[int, list[AppRun]] = {split: [] for split in topologies}
+    for n in range(args.rounds):
+        baselines.append(measure_trivial(args, tmp))
+        for split in topologies:
+            run_dir = tmp / f"round{n}-split{split}"
+            run_dir.mkdir()
+            with fresh_database(args.database_url, run_dir) as database_url:
+                runs[split].append(measure_app(args, split, run_dir, database_url))
+    report(args, baselines, runs)
+
+
+def measure_trivial(args: argparse.Namespace, tmp: Path) -> tuple[WrkResult, float]:
+    """wrk against the trivial endpoint, and its CPU microseconds per request."""
     with trivial_server(tmp) as (trivial, trivial_pid):
         before = cpu_seconds(trivial_pid)
         baseline = run_wrk(
             trivial + "/sms", SCRIPT, connections=args.connections, env=wrk_env(args, "trivial")
         )
-        baseline_cpu = (cpu_seconds(trivial_pid) - before) / baseline.requests * 1e6
-    with fresh_database(args.database_url, tmp) as database_url:
-        load, accepted_rate, processed_rate, cpu, workers_cpu, rss = measure_app(args, tmp, database_url)
+        return baseline, (cpu_seconds(trivial_pid) - before) / baseline.requests * 1e6
+
+
+def report(
+    args: argparse.Namespace, baselines: list[tuple[WrkResult, float]], runs: dict[int, list[AppRun]]
+) -> None:
+    """Medians over the rounds; each ratio is taken within its round (the trivial endpoint measured
+    minutes apart from the app would carry the machine's swings into the ratio)."""
     engine = "PostgreSQL" if args.database_url else "SQLite"
-    topology = f"web + {args.split} worker(s)" if args.split else "one process"
-    print(f"topology: {topology}")
     what = "joining and registering" if args.fresh_phones else "registered, answering the poll"
     print(
         f"inbound SMS on {engine}: {args.messages} messages, {args.phones} phones ({what}),"
-        f" {args.connections} conns"
+        f" {args.connections} conns; medians of {args.rounds} round(s)"
     )
     row = "  {:<22}{:8.0f} {:<6} p50 {:6.1f} ms   p99 {:6.1f} ms"
-    print(row.format("trivial endpoint", baseline.rate, "req/s", baseline.p50_ms, baseline.p99_ms))
-    print(
-        row.format("accepted (200)", accepted_rate, "msg/s", load.p50_ms, load.p99_ms),
-        f"  errors {load.errors}",
-    )
-    print(f"  processed (replied)   {processed_rate:8.0f} msg/s")
-    print(f"  web process CPU       {cpu:8.0f} us/msg   (trivial endpoint {baseline_cpu:.0f} us/request)")
-    if args.split:
-        print(f"  worker processes CPU  {workers_cpu:8.0f} us/msg   (processing and sending)")
-    print(f"  peak RSS (server)     {rss:8.1f} MB")
-    print(f"  ratio accepted/trivial   {accepted_rate / baseline.rate:5.2f}")
-    print(f"  ratio processed/trivial  {processed_rate / baseline.rate:5.2f}   (target >= 0.25)")
+    rate = median(b.rate for b, _ in baselines)
+    p50, p99 = median(b.p50_ms for b, _ in baselines), median(b.p99_ms for b, _ in baselines)
+    print(row.format("trivial endpoint", rate, "req/s", p50, p99))
+    print(f"  trivial endpoint CPU  {median(cpu for _, cpu in baselines):8.0f} us/request")
+    for split, app in runs.items():
+        print("one process (ureport serve)" if split == 0 else f"web process + {split} `ureport worker`")
+        p50, p99 = median(r.load.p50_ms for r in app), median(r.load.p99_ms for r in app)
+        errors = sum(r.load.errors for r in app)
+        print(
+            row.format("accepted (200)", median(r.accepted for r in app), "msg/s", p50, p99),
+            f"  errors {errors}",
+        )
+        print(f"  processed (replied)   {median(r.processed for r in app):8.0f} msg/s")
+        print(f"  web process CPU       {median(r.web_cpu for r in app):8.0f} us/msg")
+        if split:
+            workers_cpu = median(r.workers_cpu for r in app)
+            print(f"  worker processes CPU  {workers_cpu:8.0f} us/msg   (processing, sending)")
+        print(f"  peak RSS (web)        {max(r.rss for r in app):8.1f} MB")
+        accepted = [r.accepted / b.rate for r, (b, _) in zip(app, baselines, strict=True)]
+        processed = [r.processed / b.rate for r, (b, _) in zip(app, baselines, strict=True)]
+        print(f"  ratio accepted/trivial   {median(accepted):5.2f}   rounds: {_listed(accepted)}")
+        print(f"  ratio processed/trivial  {median(processed):5.2f}   rounds: {_listed(processed)}", TARGET)
+
+
+TARGET = "  (target >= 0.25)"
+
+
+def _listed(values: list[float]) -> str:
+    return " ".join(f"{value:.2f}" for value in values)
 
 
 if __name__ == "__main__":
