@@ -106,7 +106,9 @@ async def timed(
     return done, elapsed, cpu
 
 
-async def run(args: argparse.Namespace, tmp: Path, database_url: str, gateway_url: str) -> None:
+async def prepared_app(tmp: Path, database_url: str, gateway_url: str | None = None) -> Any:
+    """The app with no background tasks (the caller drives them), on a database holding Kenya's counties
+    and the demo poll, active: what `serve --demo` would load. Sends to `gateway_url`, if given."""
     from ureport import db
     from ureport.app import create_app
     from ureport.flows.loader import shipped_flow_path
@@ -114,21 +116,24 @@ async def run(args: argparse.Namespace, tmp: Path, database_url: str, gateway_ur
     from ureport.polls import load_poll_file, save_places
     from ureport.settings import Settings
 
+    gateway = {"at_username": "bench", "at_api_key": "bench-key", "at_api_url": gateway_url}
     settings = Settings(
         data_dir=tmp,
         database_url=database_url,
         secret_key="benchmark-secret-key-0123456789",  # noqa: S106
         default_region="KE",
-        at_username="bench",
-        at_api_key="bench-key",  # noqa: S106
-        at_api_url=gateway_url,
+        **(gateway if gateway_url else {}),  # type: ignore[arg-type]
     )
     await db.migrate(database_url)
     await db.init(database_url)
     await save_places(country_districts("KE"))
     await load_poll_file(shipped_flow_path("safe-streets"), activate=True)
     await db.close()
-    app = create_app(settings, background=False)
+    return create_app(settings, background=False)
+
+
+async def run(args: argparse.Namespace, tmp: Path, database_url: str, gateway_url: str) -> None:
+    app = await prepared_app(tmp, database_url, gateway_url)
     first = 0 if args.fresh_phones else REGISTRATION
     requests = bodies(args.messages, args.phones, first=first)
     async with app.router.lifespan_context(app):
