@@ -8,9 +8,9 @@ next hop) dial in, register through the menus and answer the demo poll, then dia
 Prints hops/s, hop latency p50/p95/p99, sessions finished, the server's peak RSS, and the ratio to a
 trivial endpoint answering `CON ok` in the same run. Both servers run throughout; each of `--rounds`
 rounds loads the trivial endpoint, then the app, for `--seconds` each, and the figures are the rounds'
-medians (each ratio taken within its round): on a shared machine rates swing by a third within minutes. A USSD hop is processed within its request, so
-hops/s is the processed throughput. `--database-url postgres://postgres@127.0.0.1:5432/test` runs it
-on a fresh PostgreSQL database.
+medians (each ratio taken within its round): on a shared machine rates swing by a third within
+minutes. A USSD hop is processed within its request, so hops/s is the processed throughput.
+`--database-url postgres://postgres@127.0.0.1:5432/test` runs it on a fresh PostgreSQL database.
 """
 
 from __future__ import annotations

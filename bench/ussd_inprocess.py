@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import itertools
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -65,16 +66,25 @@ async def hop(app: Any, body: bytes) -> str:
     return b"".join(chunks).decode()
 
 
-async def walk(app: Any, phones: itertools.count[int], budget: list[int], run: str) -> int:
+@dataclass
+class Tally:
+    """Hops left to send, and what the screens said: a benchmark of error screens would time nothing."""
+
+    budget: int
+    hops: int = 0
+    ended: int = 0
+    invalid: int = 0
+
+
+async def walk(app: Any, phones: itertools.count[int], tally: Tally, run: str) -> None:
     """One simulated handset: sessions of new phones, one after another, until the hop budget is spent."""
-    done = 0
-    while budget[0] > 0:
+    while tally.budget > 0:
         phone = next(phones)
         path: list[str] = []
         for given in HOPS:
-            if budget[0] <= 0:
+            if tally.budget <= 0:
                 break
-            budget[0] -= 1
+            tally.budget -= 1
             if given or path:
                 path.append(given)
             form = {
@@ -85,29 +95,30 @@ async def walk(app: Any, phones: itertools.count[int], budget: list[int], run: s
                 "text": "*".join(path),
             }
             screen = await hop(app, urlencode(form).encode())
-            done += 1
+            tally.hops += 1
+            tally.invalid += "Invalid choice" in screen
             if not screen.startswith("CON "):
+                tally.ended += screen.startswith("END ")
                 break
-    return done
 
 
 async def run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
     app = await prepared_app(tmp, database_url)
     phones = itertools.count()
     async with app.router.lifespan_context(app):
-        warm = [400]
+        warm = Tally(budget=400)
         await asyncio.gather(*(walk(app, phones, warm, "warm") for _ in range(args.sessions)))
-        budget = [args.hops]
+        tally = Tally(budget=args.hops)
 
         async def timed_walks() -> int:
-            return sum(
-                await asyncio.gather(*(walk(app, phones, budget, "timed") for _ in range(args.sessions)))
-            )
+            await asyncio.gather(*(walk(app, phones, tally, "timed") for _ in range(args.sessions)))
+            return tally.hops
 
         hops, seconds, cpu = await timed("hops", "hops" if args.profile else None, timed_walks)
     engine = "PostgreSQL" if args.database_url else "SQLite"
     print(f"USSD in-process on {engine}: {hops} hops, {args.sessions} concurrent sessions")
     print(f"  hops (ASGI, no HTTP)   {hops / seconds:8.0f} hops/s   CPU {cpu / hops * 1e6:5.0f} us/hop")
+    print(f"  sessions finished      {tally.ended:8d}   invalid screens {tally.invalid}")
 
 
 def main(args: argparse.Namespace) -> None:
