@@ -103,7 +103,8 @@ async def test_reader_gives_what_the_field_itself_reads(database: str, model: ty
     for name in meta.fields_db_projection:
         field = meta.fields_map[name]
         read = db.reader(field)
-        for value in READ_SAMPLES:
+        members = tuple(member.value for member in getattr(field, "enum_type", ()))  # a status, say
+        for value in (*READ_SAMPLES, *members):
             got, expected = _outcome(read, value), _outcome(field.to_python_value, value)
             _assert_same(got, expected, (model.__name__, name, value))
 

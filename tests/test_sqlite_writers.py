@@ -263,6 +263,15 @@ async def test_an_optimistic_write_happens_only_if_its_reads_still_hold(tmp_path
         await db.close()
 
 
+def test_seen_rows_hold_in_any_order_and_with_their_repeats() -> None:
+    seen = Seen("SELECT ...", (), [("a", 1), ("b", None), ("a", 1)])
+    assert seen.holds([("a", 1), ("b", None), ("a", 1)])
+    assert seen.holds([("b", None), ("a", 1), ("a", 1)])  # another order: counted
+    assert not seen.holds([("a", 1), ("b", None)])  # a repeat gone
+    assert not seen.holds([("a", 1), ("b", None), ("a", 2)])
+    assert not seen.holds([])
+
+
 @pytest.mark.anyio
 async def test_a_batch_whose_people_changed_meanwhile_is_processed_again_under_the_lock(
     settings: Settings, fake_gateway: FakeGateway, monkeypatch: pytest.MonkeyPatch

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -526,7 +526,7 @@ async def fetch_seen(
     `seen`: a write given them (`write_batch(..., unchanged=seen)`) happens only if they still hold."""
     todo = [query for query in queries if query is not None]
     results = await client.read_rows([(query.sql, query.params) for query in todo]) if todo else []
-    seen += (Seen(q.sql, q.params, Counter(rows)) for q, rows in zip(todo, results, strict=True))
+    seen += (Seen(q.sql, q.params, rows) for q, rows in zip(todo, results, strict=True))
     return _as_models(queries, results)
 
 
@@ -597,7 +597,22 @@ def reader(field: Any) -> Callable[[Any], Any]:
         return lambda value: value if value is None or type(value) is plain else slow(value)
     if type(field) is UUIDField:
         return lambda value: _uuid(value) if type(value) is str else slow(value)
+    if type(field) is CharEnumFieldInstance:
+        return _enum_reader(field.enum_type, slow)
     return slow
+
+
+def _enum_reader(enum_type: type[Enum], slow: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A member found by its stored text in a dict, not by calling the enum class (Python-level lookup
+    machinery, and a status is read with every contact and run); anything else goes the field's way."""
+    members = {member.value: member for member in enum_type}
+
+    def read(value: Any) -> Any:
+        if type(value) is str and (member := members.get(value)) is not None:
+            return member
+        return slow(value)
+
+    return read
 
 
 @lru_cache(maxsize=16_384)

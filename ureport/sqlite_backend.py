@@ -52,11 +52,16 @@ Row = tuple[Any, ...]
 
 @dataclass(frozen=True)
 class Seen:
-    """A query read outside a transaction and the rows it returned then (in any order)."""
+    """A query read outside a transaction and the rows it returned then."""
 
     sql: str
     params: Sequence[Any]
-    rows: Counter[Row]
+    rows: list[Row]
+
+    def holds(self, rows: list[Row]) -> bool:
+        """The same rows as were seen, in any order. The same query over unchanged rows returns them in
+        the same order, so comparing the lists decides at C speed; counting them is the fallback."""
+        return rows == self.rows or Counter(rows) == Counter(self.rows)
 
 
 class StaleRead(Exception):
@@ -162,7 +167,7 @@ class LockingSqliteClient(SqliteClient):
             raw.execute("BEGIN IMMEDIATE")
             try:
                 for seen in unchanged:
-                    if Counter(_read_tuples(raw, [(seen.sql, seen.params)])[0]) != seen.rows:
+                    if not seen.holds(_read_tuples(raw, [(seen.sql, seen.params)])[0]):
                         raise StaleRead(seen.sql)
                 _execute_all(raw, statements)
             except BaseException:
