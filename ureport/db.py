@@ -620,11 +620,21 @@ def _uuid(text: str) -> uuid.UUID:
     return uuid.UUID(text)
 
 
-@lru_cache(maxsize=16_384)
+_UUID_TEXTS: dict[int, str] = {}
+_UUID_TEXTS_KEPT = 16_384
+
+
 def _uuid_text(value: uuid.UUID) -> str:
     """A UUID's text, formatted once: a batch writes and filters by the same contact and run ids several
-    times (str() of a UUID is Python-level hex formatting, about eight a message)."""
-    return str(value)
+    times (str() of a UUID is Python-level hex formatting, about eight a message). Kept by the UUID's
+    int, hashed in C, where a cache keyed by the UUID itself calls its Python __hash__ and __eq__."""
+    number = value.int
+    text = _UUID_TEXTS.get(number)
+    if text is None:
+        if len(_UUID_TEXTS) >= _UUID_TEXTS_KEPT:
+            _UUID_TEXTS.clear()
+        text = _UUID_TEXTS[number] = str(value)
+    return text
 
 
 def _datetime_reader(field: Any) -> Callable[[Any], Any]:

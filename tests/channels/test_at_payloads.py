@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qs, parse_qsl
 
 import pytest
 from hypothesis import given
@@ -26,7 +26,7 @@ from ureport.channels.africastalking import (
     SmsInbound,
     advance,
 )
-from ureport.channels.forms import MAX_BODY_BYTES, PayloadError, read_form
+from ureport.channels.forms import MAX_BODY_BYTES, MAX_FIELDS, PayloadError, parse_form, read_form
 
 # Starlette 1.10 warns when its TestClient falls back to httpx (it prefers httpx2, which the
 # project does not install yet); that import-time warning is not about this code.
@@ -216,6 +216,11 @@ READ_CASES: list[tuple[str, bytes, str, int, object]] = [
     ("undecodable raw byte", b"text=\xff", FORM, 400, None),
     ("repeated key", b"from=%2B2547&from=%2B2548", FORM, 400, None),
     ("body over 64 KiB", b"text=" + b"a" * (65 * 1024), FORM, 413, None),
+    ("plus is a space", b"text=Yes+please%2B", FORM, 200, {"text": "Yes please+"}),
+    ("key without value", b"text&from=1", FORM, 200, {"text": "", "from": "1"}),
+    ("empty fields skipped", b"&&text=a&&", FORM, 200, {"text": "a"}),
+    ("100 fields", "&".join(f"k{i}=v" for i in range(100)).encode(), FORM, 200, None),
+    ("101 fields", "&".join(f"k{i}=v" for i in range(101)).encode(), FORM, 400, None),
 ]
 
 
@@ -248,3 +253,22 @@ def test_payload_error_is_one_line() -> None:
     error = PayloadError("bad\nthing", status_code=413, field="text")
     assert (str(error), error.status_code, error.field) == ("bad thing", 413, "text")
     assert MAX_BODY_BYTES == 64 * 1024
+
+
+@given(st.lists(st.sampled_from(["a", "b", "=", "&", "+", "%", "2B", "C3", "%C3%AA", "%FF", " ", "é", "*"])))
+def test_parse_form_reads_what_parse_qs_reads(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    try:
+        expected: object = parse_qs(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS)
+    except (UnicodeDecodeError, ValueError) as exc:
+        expected = type(exc)
+    try:
+        got: object = {key: [value] for key, value in parse_form(text).items()}
+    except PayloadError:  # a repeated key, or too many fields
+        got = ValueError if text.count("&") >= MAX_FIELDS else "repeated"
+    except UnicodeDecodeError:
+        got = UnicodeDecodeError
+    if got == "repeated":
+        assert isinstance(expected, dict) and any(len(values) > 1 for values in expected.values())
+    else:
+        assert got == expected

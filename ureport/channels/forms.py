@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
+from urllib.parse import unquote
 
 from starlette.requests import Request
 
@@ -31,25 +31,37 @@ async def read_form(request: Request) -> dict[str, str]:
     _check_content_type(request.headers.get("content-type"))
     body = await _read_body(request)
     try:
-        text = body.decode("utf-8")
-        pairs = parse_qs(
-            text,
-            keep_blank_values=True,
-            strict_parsing=False,
-            encoding="utf-8",
-            errors="strict",
-            max_num_fields=MAX_FIELDS,
-        )
+        return parse_form(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise PayloadError("body is not valid UTF-8") from None
-    except ValueError:
-        raise PayloadError(f"too many form fields (max {MAX_FIELDS})") from None
+
+
+def parse_form(text: str) -> dict[str, str]:
+    """An urlencoded body as a dict, read as urllib's parse_qs(keep_blank_values=True,
+    max_num_fields=MAX_FIELDS, errors="strict") reads it; a repeated key is a PayloadError.
+
+    parse_qs calls unquote twice per field even when nothing is encoded: on a USSD hop that was
+    about a twentieth of the whole hop. Only a part holding `%` or `+` is decoded here (by unquote);
+    a percent-encoded byte that is not UTF-8 raises UnicodeDecodeError as parse_qs does.
+    """
+    if text.count("&") >= MAX_FIELDS:
+        raise PayloadError(f"too many form fields (max {MAX_FIELDS})")
     form: dict[str, str] = {}
-    for key, values in pairs.items():
-        if len(values) > 1:
+    for field in text.split("&"):
+        if not field:
+            continue
+        key, _, value = field.partition("=")
+        key, value = _decoded(key), _decoded(value)
+        if key in form:
             raise PayloadError(f"field {key!r} is repeated", field=key)
-        form[key] = values[0]
+        form[key] = value
     return form
+
+
+def _decoded(part: str) -> str:
+    if "%" in part or "+" in part:
+        return unquote(part.replace("+", " "), encoding="utf-8", errors="strict")
+    return part
 
 
 def _check_content_type(header: str | None) -> None:

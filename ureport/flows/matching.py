@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from ureport.flows.model import ANSWERED, FieldValue, Question, QuestionType
@@ -65,18 +66,26 @@ def match_choice(text: str, options: Sequence[Sequence[str]]) -> int | None:
         index = ord(letter[1].lower()) - ord("a")
         if index < count:
             return index
-    words = [token.lower() for token in tokenize(reply)]
+    words = tuple(token.lower() for token in tokenize(reply))
     for index, phrases in enumerate(options):
-        if any(_contains(words, [t.lower() for t in tokenize(phrase)]) for phrase in phrases):
+        if any(_contains(words, _phrase_words(phrase)) for phrase in phrases):
             return index
     return None
 
 
-def _contains(words: Sequence[str], phrase: Sequence[str]) -> bool:
-    if not phrase:  # a phrase of only punctuation must not match every reply
-        return False
+@lru_cache(maxsize=8192)
+def _phrase_words(phrase: str) -> tuple[str, ...]:
+    """A label's or synonym's words, lowercased. Phrases are the polls' own texts, a few hundred, and
+    every reply to a choice question is checked against all of its phrases: tokenising them again for
+    each reply was most of matching one."""
+    return tuple(token.lower() for token in tokenize(phrase))
+
+
+def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
     size = len(phrase)
-    return any(list(words[start : start + size]) == list(phrase) for start in range(len(words) - size + 1))
+    if size <= 1:  # a phrase of only punctuation (no words) must not match every reply
+        return size == 1 and phrase[0] in words
+    return any(words[start : start + size] == phrase for start in range(len(words) - size + 1))
 
 
 def numbers(text: str) -> Iterator[float]:
@@ -162,11 +171,33 @@ def match_answer(
 
 
 def _choice(question: Question, text: str, context: _Context) -> Answer | None:
-    index = match_choice(text, [category.phrases(context.languages) for category in question.categories])
+    index = match_choice(text, _options(question, context.languages))
     if index is None:
         return None
     chosen = question.categories[index].id
     return Answer(category=chosen, value=chosen, kept=chosen, exit=chosen, field_value=chosen)
+
+
+# Each choice question's phrases by language set, kept with the question itself: an entry whose question
+# is not the one asked about (a reloaded catalog, an id reused) is worked out again.
+_OPTIONS: dict[tuple[int, Collection[str]], tuple[Question, list[tuple[str, ...]]]] = {}
+_OPTIONS_KEPT = 4096
+
+
+def _options(question: Question, languages: Collection[str]) -> list[tuple[str, ...]]:
+    """Every category's phrases in `languages`: the same for every reply to a question in a poll."""
+    try:
+        key = (id(question), languages)
+        kept = _OPTIONS.get(key)
+    except TypeError:  # a language set that cannot be a key (a list): work them out
+        return [category.phrases(languages) for category in question.categories]
+    if kept is not None and kept[0] is question:
+        return kept[1]
+    if len(_OPTIONS) >= _OPTIONS_KEPT:
+        _OPTIONS.clear()
+    options = [category.phrases(languages) for category in question.categories]
+    _OPTIONS[key] = (question, options)
+    return options
 
 
 def _number(question: Question, text: str, context: _Context) -> Answer | None:
