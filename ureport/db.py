@@ -250,9 +250,18 @@ def insert_models_statement(
 
 
 def _object_rows(model: type[Model], names: Sequence[str], objects: Iterable[Model]) -> list[list[Any]]:
-    """Each object's values of `names`, as its fields write them (db.writer)."""
+    """Each object's values of `names`, as its fields write them (db.writer). Values are read from the
+    object's __dict__, where a model keeps them (a getattr looks through the class first); an object
+    missing one (a partial model) is read by getattr, which raises as the ORM would."""
     writers = [(name, writer(model._meta.fields_map[name])) for name in names]
-    return [[write(getattr(obj, name), obj) for name, write in writers] for obj in objects]
+    rows = []
+    for obj in objects:
+        values = obj.__dict__
+        try:
+            rows.append([write(values[name], obj) for name, write in writers])
+        except KeyError:
+            rows.append([write(getattr(obj, name), obj) for name, write in writers])
+    return rows
 
 
 async def execute_statements(

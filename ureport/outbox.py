@@ -19,7 +19,7 @@ from ureport.background import Loop
 from ureport.channels.gateway import RecipientOutcome, RecipientResult, SendError, SmsGateway
 from ureport.channels.segments import sms_segments
 from ureport.clock import utcnow
-from ureport.db import fetch_partial, insert_rows, update_in, update_rows
+from ureport.db import assign, fetch_partial, insert_rows, update_in, update_rows
 from ureport.limits import SenderCensus, TokenBucket, next_day, sent_today, share
 from ureport.models import Contact, OutboundMessage, OutboxStatus
 from ureport.privacy import Keyring
@@ -257,15 +257,17 @@ class Sender(Loop):
             await mark_undeliverable(undeliverable, conn)
 
     def _record(self, message: OutboundMessage, result: RecipientResult) -> OutboundMessage:
-        message.attempts += 1
-        message.claimed_until = None
-        message.gateway_status = result.status
+        # assign(): a batch records hundreds of these, and Model.__setattr__ costs ~0.5 us a field
+        assign(message, attempts=message.attempts + 1, claimed_until=None, gateway_status=result.status)
         if result.outcome == RecipientOutcome.ACCEPTED:
-            message.status = OutboxStatus.SENT
-            message.gateway_id = result.message_id
-            message.cost = result.cost
-            message.parts = result.parts or message.parts
-            message.sent_at = utcnow()
+            assign(
+                message,
+                status=OutboxStatus.SENT,
+                gateway_id=result.message_id,
+                cost=result.cost,
+                parts=result.parts or message.parts,
+                sent_at=utcnow(),
+            )
             return message
         if result.outcome == RecipientOutcome.RETRY:
             return self._after_error(message, True, result.status, counted=True)

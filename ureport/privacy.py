@@ -254,11 +254,16 @@ def _aad(prefix: str, kind: bytes) -> bytes:
 
 # A text with fewer digits than the shortest subscriber number we need to hide (7) cannot hold one.
 _MATCHER_MIN_DIGITS = 7
+_FEWEST_DIGITS = min(_MIN_RUN_DIGITS, _MATCHER_MIN_DIGITS)  # below this, redact() has nothing to do
+
+
+def _decimals(text: str) -> int:
+    return sum(c.isdecimal() for c in text)
 
 
 def _redact_run(match: re.Match[str]) -> str:
     run = match.group(0)
-    if sum(c.isdecimal() for c in run) < _MIN_RUN_DIGITS:
+    if _decimals(run) < _MIN_RUN_DIGITS:
         return run
     # Give back a bracket that belongs to the surrounding sentence: "call (0711000111)".
     head = "(" if run.startswith("(") and run.count("(") > run.count(")") else ""
@@ -268,11 +273,18 @@ def _redact_run(match: re.Match[str]) -> str:
 
 def redact(text: str, region: str) -> str:
     """Replace phone numbers with "[phone]" and e-mail addresses with "[email]"."""
+    if "@" not in text and (len(text) < _FEWEST_DIGITS or _decimals(text) < _FEWEST_DIGITS):
+        return text  # most answers ("1", "yes", "2007"): no address, too few digits for any number
+    return _redact_all(text, region)
+
+
+def _redact_all(text: str, region: str) -> str:
+    """redact() without its shortcut: every pattern tried (the tests check both give the same)."""
     text = _EMAIL.sub("[email]", text)
     # Whole digit runs first, so the matcher cannot take part of a run and leave the rest behind.
     text = _DIGIT_RUN.sub(_redact_run, text)
-    if sum(c.isdecimal() for c in text) < _MATCHER_MIN_DIGITS:
-        return text  # most answers ("1", "yes", "2007"): no number possible, skip the costly matcher
+    if _decimals(text) < _MATCHER_MIN_DIGITS:
+        return text  # no number possible: skip the costly matcher
     matcher = phonenumbers.PhoneNumberMatcher(text, region.upper(), leniency=phonenumbers.Leniency.POSSIBLE)
     for match in reversed(list(matcher)):
         text = text[: match.start] + "[phone]" + text[match.end :]
