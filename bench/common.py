@@ -47,14 +47,15 @@ CLI = [sys.executable, "-m", "ureport.cli"]
 SETTLED = "public polls computed"
 
 
-def ensure_wrk() -> str:
-    """Path to wrk, installing Debian's package when we can (the bench is meant to be one command)."""
-    found = shutil.which("wrk")
+def ensure_tool(name: str) -> str:
+    """Path to the program `name`, installing Debian's package of that name when we can (each bench is
+    meant to be one command)."""
+    found = shutil.which(name)
     if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, capture_output=True)
-        found = shutil.which("wrk")
+        subprocess.run(["apt-get", "install", "-y", "-q", name], check=False, capture_output=True)
+        found = shutil.which(name)
     if found is None:
-        raise SystemExit("this benchmark needs wrk: apt-get install wrk")
+        raise SystemExit(f"this benchmark needs {name}: apt-get install {name}")
     return found
 
 
@@ -155,7 +156,7 @@ def run_wrk(
     """
     duration = "3600s" if until is not None else f"{round(seconds)}s"
     args = [
-        ensure_wrk(),
+        ensure_tool("wrk"),
         "-t1",
         f"-c{connections}",
         f"-d{duration}",

@@ -23,28 +23,18 @@ import argparse
 import asyncio
 import os
 import re
-import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from common import TRIVIAL_APP, ensure_tool
+
 HERE = Path(__file__).resolve().parent
 COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
-
-
-def ensure_valgrind() -> str:
-    found = shutil.which("valgrind")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-qq", "valgrind"], check=True, capture_output=True)
-        found = shutil.which("valgrind")
-    if not found:
-        sys.exit("valgrind is needed: apt-get install valgrind")
-    return found
 
 
 def instructions(valgrind: str, args: list[str]) -> int:
@@ -58,7 +48,7 @@ def instructions(valgrind: str, args: list[str]) -> int:
     return int(found.group(1))
 
 
-def per_unit(valgrind: str, make_args: Any, small: int, large: int) -> float:
+def per_unit(valgrind: str, make_args: Callable[[int], list[str]], small: int, large: int) -> float:
     """Instructions per unit of work: the two sizes run side by side, their difference divided."""
     with ThreadPoolExecutor(2) as pool:
         low, high = pool.map(lambda n: instructions(valgrind, make_args(n)), (small, large))
@@ -67,7 +57,6 @@ def per_unit(valgrind: str, make_args: Any, small: int, large: int) -> float:
 
 def trivial_requests(count: int) -> None:
     """`count` requests to the trivial endpoint as ASGI, 50 at a time (the in-process benchmarks' way)."""
-    from common import TRIVIAL_APP
     from sms_inprocess import post
 
     namespace: dict[str, Any] = {}
@@ -106,7 +95,7 @@ def main() -> None:
     if args.path == "trivial":  # what the baseline runs under valgrind
         trivial_requests(args.small)
         return
-    valgrind = ensure_valgrind()
+    valgrind = ensure_tool("valgrind")
     if args.path == "ussd":
         app = per_unit(
             valgrind, lambda n: ["ussd.py", "--in-process", "--hops", str(n)], args.small, args.large

@@ -30,7 +30,7 @@ from common import (
     CLI,
     SETTLED,
     cpu_seconds,
-    ensure_wrk,
+    ensure_tool,
     free_port,
     fresh_database,
     peak_rss_mb,
@@ -72,7 +72,8 @@ def run_sessions(
 ) -> Load:
     """wrk with one thread per simulated session: each thread's hops are strictly sequential."""
     seconds = args.seconds if seconds is None else seconds
-    wrk = [ensure_wrk(), f"-t{args.sessions}", f"-c{args.sessions}", f"-d{seconds}s", "--timeout", "30s"]
+    threads = [f"-t{args.sessions}", f"-c{args.sessions}"]
+    wrk = [ensure_tool("wrk"), *threads, f"-d{seconds}s", "--timeout", "30s"]
     out = subprocess.run(
         [*wrk, "-s", str(SCRIPT), url],
         env={**os.environ, "BENCH_RUN": run, "BENCH_PHONES_FROM": str(phones_from)},
