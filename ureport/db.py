@@ -165,12 +165,19 @@ def update_statement(
     Tortoise's bulk_update renders a CASE expression per field and row through pypika, which costs
     several times more than the database work itself at a few hundred rows.
     """
+    fields = tuple(fields)
+    return _update_sql(model, fields, dialect), _object_rows(model, (*fields, model._meta.pk_attr), objects)
+
+
+@lru_cache(maxsize=256)
+def _update_sql(model: type[Model], fields: tuple[str, ...], dialect: str) -> str:
+    """update_statement()'s SQL, written once per model, fields and dialect (a batch writes the same
+    few shapes every time)."""
     meta = model._meta
     columns = [meta.fields_db_projection[name] for name in fields]
     marks = [_mark(dialect == "postgres", i) for i in range(1, len(columns) + 2)]
     assignments = ", ".join(f'"{column}" = {mark}' for column, mark in zip(columns, marks, strict=False))
-    sql = f'UPDATE "{meta.db_table}" SET {assignments} WHERE "{meta.db_pk_column}" = {marks[-1]}'  # noqa: S608
-    return sql, _object_rows(model, (*fields, meta.pk_attr), objects)
+    return f'UPDATE "{meta.db_table}" SET {assignments} WHERE "{meta.db_pk_column}" = {marks[-1]}'  # noqa: S608
 
 
 class _Unknown:
@@ -235,8 +242,17 @@ def insert_models_statement(
     """The prepared INSERT of whole model objects and their values, as bulk_create writes them
     (every stored field but a generated key, auto_now fields set), without its pypika query per call.
     With `conflict` columns, a row that exists already has its `update` fields replaced."""
+    sql, names = _insert_sql(model, dialect, tuple(conflict), tuple(update))
+    return sql, _object_rows(model, names, objects)
+
+
+@lru_cache(maxsize=256)
+def _insert_sql(
+    model: type[Model], dialect: str, conflict: tuple[str, ...], update: tuple[str, ...]
+) -> tuple[str, tuple[str, ...]]:
+    """insert_models_statement()'s SQL and the fields it writes, in order: written once per shape."""
     meta = model._meta
-    names = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated]
+    names = tuple(name for name in meta.fields_db_projection if not meta.fields_map[name].generated)
     columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
     marks = ", ".join(_mark(dialect == "postgres", i) for i in range(1, len(names) + 1))
     sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({marks})'  # noqa: S608
@@ -246,14 +262,14 @@ def insert_models_statement(
             f'"{column}" = excluded."{column}"' for column in (meta.fields_db_projection[n] for n in update)
         )
         sql += f" ON CONFLICT ({target}) DO UPDATE SET {changes}"
-    return sql, _object_rows(model, names, objects)
+    return sql, names
 
 
 def _object_rows(model: type[Model], names: Sequence[str], objects: Iterable[Model]) -> list[list[Any]]:
     """Each object's values of `names`, as its fields write them (db.writer). Values are read from the
     object's __dict__, where a model keeps them (a getattr looks through the class first); an object
     missing one (a partial model) is read by getattr, which raises as the ORM would."""
-    writers = [(name, writer(model._meta.fields_map[name])) for name in names]
+    writers = _writers(model, tuple(names))
     rows = []
     for obj in objects:
         values = obj.__dict__
@@ -262,6 +278,11 @@ def _object_rows(model: type[Model], names: Sequence[str], objects: Iterable[Mod
         except KeyError:
             rows.append([write(getattr(obj, name), obj) for name, write in writers])
     return rows
+
+
+@lru_cache(maxsize=256)
+def _writers(model: type[Model], names: tuple[str, ...]) -> list[tuple[str, Writer]]:
+    return [(name, writer(model._meta.fields_map[name])) for name in names]
 
 
 async def execute_statements(
@@ -382,6 +403,7 @@ def insert_statement(
 Writer = Callable[[Any, Any], Any]
 
 
+@lru_cache(maxsize=1024)  # by the field object itself: fields live as long as their models
 def writer(field: Any) -> Writer:
     """The field's `to_db_value(value, instance)`, with a shortcut giving the same result for what
     the hot paths mostly write: text within its length, ints, bools, UUIDs, enum members, aware
@@ -577,12 +599,7 @@ def _partial_models(
 ) -> list[M]:
     """Rows as partial models, each value through its field's to_python_value. Values are found by
     column name, or by position when the query selected exactly `fields` in order (quicker)."""
-    meta = model._meta
-    readers = [
-        (name, index if by_position else name, reader(meta.fields_map[name]))
-        for index, name in enumerate(fields)
-    ]
-    custom_pk = meta.db_pk_column not in meta.generated_db_fields
+    readers, custom_pk = _readers(model, tuple(fields), by_position, get_use_tz())
     out = []
     for row in rows:
         obj = model.__new__(model)
@@ -592,6 +609,20 @@ def _partial_models(
             values[name] = read(row[key])
         out.append(obj)
     return out
+
+
+@lru_cache(maxsize=256)
+def _readers(
+    model: type[Model], fields: tuple[str, ...], by_position: bool, use_tz: bool
+) -> tuple[list[tuple[str, int | str, Callable[[Any], Any]]], bool]:
+    """_partial_models()'s reader per field and whether the key is custom, made once per query shape
+    (`use_tz` is in the key because the readers depend on it)."""
+    meta = model._meta
+    readers: list[tuple[str, int | str, Callable[[Any], Any]]] = [
+        (name, index if by_position else name, reader(meta.fields_map[name]))
+        for index, name in enumerate(fields)
+    ]
+    return readers, meta.db_pk_column not in meta.generated_db_fields
 
 
 def reader(field: Any) -> Callable[[Any], Any]:
