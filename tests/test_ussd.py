@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from starlette.responses import PlainTextResponse
 
 from tests.harness import running_app
 from tests.ussd_harness import USSD_URL, UssdPhone, ussd_form
 from ureport.channels.fake_gateway import FakeGateway
 from ureport.channels.forms import PayloadError
 from ureport.channels.ussd.payloads import UssdNotification
+from ureport.channels.ussd.routes import HOP_HEADER, ScreenResponse
 from ureport.models import Answer, FlowRun, Poll, PollStatus, UssdSession, UssdSessionEvent
 from ureport.settings import Settings
 
@@ -48,6 +50,16 @@ async def test_hop_payload_table(
     assert response.text.startswith(start) or start in response.text, response.text
     if status == 200:
         assert response.headers["content-type"] == "text/plain; charset=utf-8"
+        assert response.headers["content-length"] == str(len(response.content))
+        assert response.headers["at-ussd-hop-metadata"] == "menu:join"
+
+
+@pytest.mark.parametrize("body", ["CON Pick one\n1. Yes\n2. No", "END Asante sana!", "CON مرحبا", ""])
+def test_screen_response_sends_what_plain_text_response_sends(body: str) -> None:
+    expected = PlainTextResponse(body, headers={HOP_HEADER: "q1"})
+    got = ScreenResponse(body, "q1")
+    assert (got.status_code, got.body, got.background) == (200, expected.body, None)
+    assert sorted(got.raw_headers) == sorted(expected.raw_headers)
 
 
 NOTE = {"sessionId": "ATUid_9", "phoneNumber": "+254711000301", "networkCode": "63902"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 MAX_BODY_BYTES = 64 * 1024
 # A real AT callback has under a dozen fields; anything near this is abuse, not a gateway.
@@ -28,12 +28,25 @@ async def read_form(request: Request) -> dict[str, str]:
     A key sent twice is a 400 naming that key, not "last wins": gateways never repeat a key,
     and picking one of two ``from`` values silently would let two parsers disagree on a sender.
     """
-    _check_content_type(request.headers.get("content-type"))
-    body = await _read_body(request)
+    content_type, declared = _form_headers(request.scope["headers"])
+    _check_content_type(content_type)
+    body = await _read_body(request, declared)
     try:
         return parse_form(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise PayloadError("body is not valid UTF-8") from None
+
+
+def _form_headers(raw: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+    """Content-Type and Content-Length from the ASGI headers in one pass (the first of each, as
+    Starlette's Headers.get finds them; ASGI servers give names in lower case)."""
+    content_type = length = None
+    for name, value in raw:
+        if name == b"content-type" and content_type is None:
+            content_type = value.decode("latin-1")
+        elif name == b"content-length" and length is None:
+            length = value.decode("latin-1")
+    return content_type, length
 
 
 def parse_form(text: str) -> dict[str, str]:
@@ -78,8 +91,9 @@ def _check_content_type(header: str | None) -> None:
             raise PayloadError("only the utf-8 charset is accepted", status_code=415)
 
 
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
+async def _read_body(request: Request, declared: str | None) -> bytes:
+    """The body, read from the ASGI messages themselves (Starlette's stream() is an async generator,
+    a few microseconds a callback, for the one message a gateway's small body comes in)."""
     if declared is not None:
         if not declared.strip().isdigit():
             raise PayloadError("invalid Content-Length")
@@ -88,12 +102,18 @@ async def _read_body(request: Request) -> bytes:
     # Content-Length can be absent (chunked) or lie, so count what actually arrives too.
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    receive = request.receive
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise _too_large()
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _too_large() -> PayloadError:

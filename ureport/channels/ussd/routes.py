@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -22,11 +23,31 @@ log = logging.getLogger(__name__)
 HOP_HEADER = "at-ussd-hop-metadata"  # echoed by AT into the notification's hopsMetadata
 
 
+class ScreenResponse(Response):
+    """A screen as PlainTextResponse(body, headers={HOP_HEADER: screen_id}) sends it, its headers
+    written out directly: Response.init_headers lowercases, encodes and searches them on every hop."""
+
+    media_type = "text/plain"
+
+    def __init__(self, body: str, screen_id: str) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = body.encode("utf-8")
+        self.raw_headers = [
+            (HOP_HEADER.encode("latin-1"), screen_id.encode("latin-1")),
+            (b"content-length", str(len(self.body)).encode("latin-1")),
+            (b"content-type", b"text/plain; charset=utf-8"),
+        ]
+
+
 @guarded
 async def ussd_hop(request: Request) -> Response:
     """Always a 200 screen for a well-formed callback: a failure shows an error line, never an END."""
-    with USSD_HOP_SECONDS.time():
+    start = time.perf_counter()
+    try:
         return await _hop(request)
+    finally:
+        USSD_HOP_SECONDS.observe(time.perf_counter() - start)
 
 
 async def _hop(request: Request) -> Response:
@@ -39,7 +60,7 @@ async def _hop(request: Request) -> Response:
         reply = await batcher.hop(payload, sender)
     except Exception:  # logged by the batcher
         return PlainTextResponse("CON " + text("session_error", None))
-    return PlainTextResponse(reply.body, headers={HOP_HEADER: reply.screen_id})
+    return ScreenResponse(reply.body, reply.screen_id)
 
 
 @guarded
