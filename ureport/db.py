@@ -468,6 +468,7 @@ class Select:
     fields: Sequence[str]
     sql: str
     params: list[Any]
+    raw: tuple[str, ...] = ()  # fields whose values are kept as the database returned them
 
 
 async def fetch_where(
@@ -498,12 +499,14 @@ def select(
     order_by: str | None = None,
     limit: int | None = None,
     lock: str = "",
+    raw: Sequence[str] = (),
 ) -> Select | None:
     """The SELECT of `fields`, or None when an empty IN list means no row can match.
 
     `where` takes Tortoise's filter names (`status`, `id__in`, `id__gt`, `updated_at__gte`, ...), all
     ANDed; `order_by` a field name, `-` first for descending; `lock` (`FOR UPDATE`, ...) applies on
-    PostgreSQL only. Building a queryset's SQL through pypika cost about as much as running it, for
+    PostgreSQL only; `raw` fields are not converted (a JSON field's text, for a caller that parses
+    each distinct text once). Building a queryset's SQL through pypika cost about as much as running it, for
     the few rows a batch reads; the values are converted by each field as the ORM would."""
     meta = model._meta
     postgres = dialect == "postgres"
@@ -535,7 +538,7 @@ def select(
         sql += f" LIMIT {int(limit)}"
     if lock and postgres:
         sql += " " + lock
-    return Select(model, tuple(fields), sql, params)
+    return Select(model, tuple(fields), sql, params, tuple(raw))
 
 
 async def fetch_selects(conn: BaseDBAsyncClient, queries: Sequence[Select | None]) -> list[list[Any]]:
@@ -565,7 +568,9 @@ def _as_models(queries: Sequence[Select | None], results: Sequence[Sequence[Any]
     """The rows of the queries that ran (`results`, in order) as partial models; [] for a None query."""
     found = iter(results)
     return [
-        [] if query is None else _partial_models(query.model, query.fields, next(found), by_position=True)
+        []
+        if query is None
+        else _partial_models(query.model, query.fields, next(found), by_position=True, raw=query.raw)
         for query in queries
     ]
 
@@ -595,11 +600,17 @@ async def fetch_partial(query: QuerySet[M], fields: Sequence[str]) -> list[M]:
 
 
 def _partial_models(
-    model: type[M], fields: Sequence[str], rows: Iterable[Any], *, by_position: bool = False
+    model: type[M],
+    fields: Sequence[str],
+    rows: Iterable[Any],
+    *,
+    by_position: bool = False,
+    raw: tuple[str, ...] = (),
 ) -> list[M]:
-    """Rows as partial models, each value through its field's to_python_value. Values are found by
-    column name, or by position when the query selected exactly `fields` in order (quicker)."""
-    readers, custom_pk = _readers(model, tuple(fields), by_position, get_use_tz())
+    """Rows as partial models, each value through its field's to_python_value (`raw` fields: as they
+    are). Values are found by column name, or by position when the query selected exactly `fields`
+    in order (quicker)."""
+    readers, custom_pk = _readers(model, tuple(fields), by_position, get_use_tz(), raw)
     out = []
     for row in rows:
         obj = model.__new__(model)
@@ -613,16 +624,20 @@ def _partial_models(
 
 @lru_cache(maxsize=256)
 def _readers(
-    model: type[Model], fields: tuple[str, ...], by_position: bool, use_tz: bool
+    model: type[Model], fields: tuple[str, ...], by_position: bool, use_tz: bool, raw: tuple[str, ...]
 ) -> tuple[list[tuple[str, int | str, Callable[[Any], Any]]], bool]:
     """_partial_models()'s reader per field and whether the key is custom, made once per query shape
     (`use_tz` is in the key because the readers depend on it)."""
     meta = model._meta
     readers: list[tuple[str, int | str, Callable[[Any], Any]]] = [
-        (name, index if by_position else name, reader(meta.fields_map[name]))
+        (name, index if by_position else name, _as_is if name in raw else reader(meta.fields_map[name]))
         for index, name in enumerate(fields)
     ]
     return readers, meta.db_pk_column not in meta.generated_db_fields
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def reader(field: Any) -> Callable[[Any], Any]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from tortoise.transactions import in_transaction
 
 from ureport.channels.ussd.menus import Hop, Menus, Step
@@ -42,7 +43,9 @@ SESSION_FIELDS = (
 Dropped = dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]]  # (contact, run) -> the session's state
 # What a hop reads: the rest is always set before a write (building rows costs more than the query).
 SESSION_LOADED = ("id", "urn_digest", "path_digests", "hops", "state", "screen", "screen_id", "ended")
+# (`state` is read as its JSON text, not a dict: UssdService._screen parses it.)
 SESSION_MINUTES = 3  # AT ends a session after 180 s at most; past that the row only serves "continue"
+SCREENS_KEPT = 1024  # distinct session states kept parsed: the same screens, in a few languages
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class UssdService:
         self.region = settings.default_region
         self.menus = Menus(Conversation(catalog, region=self.region), catalog, budget=self.budget)
         self._checked = 0.0
+        self._screens: dict[str, tuple[Deck, int]] = {}  # a session state's text -> its deck and page
 
     async def process(self, hops: list[tuple[UssdRequest, Identity]]) -> list[Reply]:
         """Answer a batch of hops (request, the caller's identity) in order, in one transaction."""
@@ -75,7 +79,14 @@ class UssdService:
             dialect = conn.capabilities.dialect
             ids = list({r.session_id for r, _ in hops})
             # FOR UPDATE on PostgreSQL: two workers, one session: one hop at a time.
-            sessions = select(UssdSession, SESSION_LOADED, dialect, where={"id__in": ids}, lock="FOR UPDATE")
+            sessions = select(
+                UssdSession,
+                SESSION_LOADED,
+                dialect,
+                where={"id__in": ids},
+                lock="FOR UPDATE",
+                raw=("state",),  # its text: see _screen
+            )
             found, contacts = await fetch_selects(conn, [sessions, work.contacts_query(dialect)])
             rows: dict[str, UssdSession] = {row.id: row for row in found}
             work.adopt_contacts(contacts)
@@ -196,13 +207,27 @@ class UssdService:
         return step
 
     def _next(self, row: UssdSession, hop: Hop, given: str | None) -> Step:
-        deck = Deck.from_json(row.state["deck"])
-        page = int(row.state.get("page", 0))
+        deck, page = self._screen(row.state)
         hop.language = hop.contact.language or deck.language
         if given is None:  # the text does not extend the path: resynchronise, act on nothing
             return Step(deck, page, "invalid")
         row.hops += 1
         return self.menus.answer(hop, deck, page, given)
+
+    def _screen(self, state: str | dict[str, Any]) -> tuple[Deck, int]:
+        """The deck and page of a session's state: as read (its JSON text, parsed once per distinct text:
+        every respondent passes through the same few screens, and parsing a 47-district deck cost more
+        than the rest of reading its row), or as a hop of this batch set it (a dict)."""
+        if isinstance(state, dict):
+            return Deck.from_json(state["deck"]), int(state.get("page", 0))
+        found = self._screens.get(state)
+        if found is None:
+            parsed = orjson.loads(state)
+            found = (Deck.from_json(parsed["deck"]), int(parsed.get("page", 0)))
+            if len(self._screens) >= SCREENS_KEPT:
+                self._screens.clear()
+            self._screens[state] = found
+        return found
 
     def _save(self, row: UssdSession, hop: Hop, step: Step, path: Path, now: datetime) -> Reply:
         body = render(step.deck, step.page, self.budget, error=step.error)
