@@ -81,6 +81,29 @@ async def test_writer_gives_what_the_field_itself_writes(database: str, model: t
             _assert_same(got, expected, (model.__name__, name, value))
 
 
+async def test_an_auto_now_field_writes_the_time_it_is_given_and_fills_in_none(database: str) -> None:
+    """On purpose unlike the field itself, which reads the clock again: a batch writes its own `now`."""
+    run = db.build(
+        FlowRun,
+        id=uuid.uuid4(),
+        contact_id=uuid.uuid4(),
+        poll_id=1,
+        status=RunStatus.ACTIVE,
+        channel="sms",
+        state={},
+        created_at=None,
+        updated_at=None,
+        expires_at=datetime(2026, 12, 9, tzinfo=UTC),
+        exited_at=None,
+    )
+    batch_now = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    for name in ("updated_at", "created_at"):  # auto_now, auto_now_add
+        write = db.writer(FlowRun._meta.fields_map[name])
+        assert write(batch_now, run) == batch_now
+        filled = write(None, run)
+        assert isinstance(filled, datetime) and filled > batch_now  # the field's own clock reading
+
+
 READ_SAMPLES: tuple[Any, ...] = (
     None,
     "",

@@ -240,7 +240,8 @@ def insert_models_statement(
     update: Sequence[str] = (),
 ) -> tuple[str, list[list[Any]]]:
     """The prepared INSERT of whole model objects and their values, as bulk_create writes them
-    (every stored field but a generated key, auto_now fields set), without its pypika query per call.
+    (every stored field but a generated key; auto_now fields left None are set), without its pypika
+    query per call.
     With `conflict` columns, a row that exists already has its `update` fields replaced."""
     sql, names = _insert_sql(model, dialect, tuple(conflict), tuple(update))
     return sql, _object_rows(model, names, objects)
@@ -409,8 +410,12 @@ def writer(field: Any) -> Writer:
     the hot paths mostly write: text within its length, ints, bools, UUIDs, enum members, aware
     datetimes, dicts and lists for JSON. Tortoise converts and validates every value through several
     calls; on a batch's rows that was about a fifth of building its writes. Anything else (None where
-    not allowed, other types, auto_now fields, fields with validators of their own) goes through the
-    field itself."""
+    not allowed, other types, None for an auto_now(_add) field, fields with validators of their own)
+    goes through the field itself.
+
+    One difference, on purpose: an auto_now field given an aware datetime writes it as given. The hot
+    paths set a run's `updated_at` to their batch's clock reading (Workspace.update_run), where the
+    field would read the clock again a few milliseconds later, through several calls per row."""
     slow: Writer = field.to_db_value
     kind = type(field)
     validators = [type(v) for v in field.validators]
@@ -445,10 +450,11 @@ def writer(field: Any) -> Writer:
         return lambda value, instance: (
             _uuid_text(value) if type(value) is uuid.UUID else slow(value, instance)
         )
-    if kind is DatetimeField and not (field.auto_now or field.auto_now_add):
+    if kind is DatetimeField:
+        auto = field.auto_now or field.auto_now_add  # None: the field fills in the time itself
         return lambda value, instance: (
             value
-            if value is None or (type(value) is datetime and value.utcoffset() is not None)
+            if (value is None and not auto) or (type(value) is datetime and value.utcoffset() is not None)
             else slow(value, instance)
         )
     if kind is JSONField:
