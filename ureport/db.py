@@ -345,10 +345,10 @@ def update_in_statement(
     tests = [equal(name, mark) for name, mark in zip(conditions, marks[len(names) :], strict=False)]
     tests.append(f'"{meta.db_pk_column}" IN ({", ".join(marks[len(names) + len(conditions) :])})')
     sql = f'UPDATE "{meta.db_table}" SET {assignments} WHERE {" AND ".join(tests)}'  # noqa: S608
-    pk = meta.fields_map[meta.pk_attr]
-    params = [meta.fields_map[name].to_db_value(values[name], model) for name in names]
-    params += [meta.fields_map[name].to_db_value(where[name], model) for name in conditions]
-    params += [pk.to_db_value(i, model) for i in ids]
+    key = writer(meta.fields_map[meta.pk_attr])  # as to_db_value writes them, without its calls per id
+    params = [writer(meta.fields_map[name])(values[name], model) for name in names]
+    params += [writer(meta.fields_map[name])(where[name], model) for name in conditions]
+    params += [key(i, model) for i in ids]
     return sql, [params] if ids else []
 
 
