@@ -284,8 +284,9 @@ def _object_rows(model: type[Model], names: Sequence[str], objects: Iterable[Mod
 
 
 @lru_cache(maxsize=256)
-def _writers(model: type[Model], names: tuple[str, ...]) -> list[tuple[str, Writer]]:
-    return [(name, writer(model._meta.fields_map[name])) for name in names]
+def _writers(model: type[Model], names: tuple[str, ...]) -> tuple[tuple[str, Writer], ...]:
+    """Each field's writer, looked up once per model and fields (a tuple: the cache shares it)."""
+    return tuple((name, writer(model._meta.fields_map[name])) for name in names)
 
 
 async def execute_statements(
@@ -514,8 +515,8 @@ def select(
     `where` takes Tortoise's filter names (`status`, `id__in`, `id__gt`, `updated_at__gte`, ...), all
     ANDed; `order_by` a field name, `-` first for descending; `lock` (`FOR UPDATE`, ...) applies on
     PostgreSQL only; `raw` fields are not converted (a JSON field's text, for a caller that parses
-    each distinct text once). Building a queryset's SQL through pypika cost about as much as running it, for
-    the few rows a batch reads; the values are converted by each field as the ORM would."""
+    each distinct text once). Building a queryset's SQL through pypika cost about as much as running
+    it, for the few rows a batch reads; the values are converted by each field as the ORM would."""
     meta = model._meta
     postgres = dialect == "postgres"
     tests: list[str] = []
@@ -633,14 +634,14 @@ def _partial_models(
 @lru_cache(maxsize=256)
 def _readers(
     model: type[Model], fields: tuple[str, ...], by_position: bool, use_tz: bool, raw: tuple[str, ...]
-) -> tuple[list[tuple[str, int | str, Callable[[Any], Any]]], bool]:
+) -> tuple[tuple[tuple[str, int | str, Callable[[Any], Any]], ...], bool]:
     """_partial_models()'s reader per field and whether the key is custom, made once per query shape
     (`use_tz` is in the key because the readers depend on it)."""
     meta = model._meta
-    readers: list[tuple[str, int | str, Callable[[Any], Any]]] = [
+    readers = tuple(  # a tuple: the cache shares it
         (name, index if by_position else name, _as_is if name in raw else reader(meta.fields_map[name]))
         for index, name in enumerate(fields)
-    ]
+    )
     return readers, meta.db_pk_column not in meta.generated_db_fields
 
 
