@@ -4,6 +4,7 @@ the database thread, all or nothing."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
@@ -307,6 +308,24 @@ async def test_selects_read_models_and_none_reads_nothing(database: str) -> None
     assert [c.urn_digest for c in swahili] == ["d1", "d3"]
     assert nothing == []
     assert [(c.urn_digest, c.language) for c in english] in ([("d0", "en")], [("d2", "en")])
+
+
+async def test_a_raw_field_is_read_as_the_database_returns_it(database: str) -> None:
+    """`raw`: a JSON field's text, for a caller that parses each distinct text once (a USSD screen)."""
+    await Contact.bulk_create([Contact(urn_digest="d1", fields_json={"school": "Kibera"})])
+    async with in_transaction() as conn:
+        dialect = conn.capabilities.dialect
+        fields = ("urn_digest", "fields_json")
+        parsed, raw = await db.fetch_selects(
+            conn,
+            [
+                db.select(Contact, fields, dialect, where={"urn_digest": "d1"}),
+                db.select(Contact, fields, dialect, where={"urn_digest": "d1"}, raw=("fields_json",)),
+            ],
+        )
+    assert parsed[0].fields_json == {"school": "Kibera"}
+    assert isinstance(raw[0].fields_json, str) and json.loads(raw[0].fields_json) == {"school": "Kibera"}
+    assert raw[0].urn_digest == "d1"  # the other fields converted as before
 
 
 async def test_writes_that_commit_end_the_transaction(database: str) -> None:
