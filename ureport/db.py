@@ -703,21 +703,34 @@ def _uuid_text(value: uuid.UUID) -> str:
 
 def _datetime_reader(field: Any) -> Callable[[Any], Any]:
     """SQLite's text of an aware datetime, parsed and moved to the ORM's time zone as to_python_value
-    does with time zone support on (the zone is looked up once per query, not once per value)."""
+    does with time zone support on (the zone is looked up once per field, not once per value)."""
     zone = get_default_timezone()
 
     def read(value: Any) -> Any:
         if type(value) is str:
-            try:
-                parsed = datetime.fromisoformat(value)
+            found = _aware_in(value, zone)
+            if found is not None:
+                return found
+            try:  # naive text (made aware by the field) or not a datetime (refused by it)
+                value = datetime.fromisoformat(value)
             except ValueError:
                 return field.to_python_value(value)
-            if parsed.utcoffset() is not None:
-                return parsed.astimezone(zone)
-            value = parsed
         return None if value is None else field.to_python_value(value)
 
     return read
+
+
+@lru_cache(maxsize=4096)
+def _aware_in(text: str, zone: Any) -> datetime | None:
+    """An aware datetime's text, parsed and moved to `zone`; None for any other text. Kept: the same
+    texts come back batch after batch (a batch's replies share one queued time, a person's registration
+    time never changes), and parsing one cost more than the rest of reading its row. Datetimes are
+    immutable, so rows may share one."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed.astimezone(zone) if parsed.utcoffset() is not None else None
 
 
 def _read_datetime(field: Any, value: Any) -> Any:
