@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -29,6 +28,7 @@ from ureport.channels.ussd import routes as ussd
 from ureport.channels.ussd.batch import HopBatcher
 from ureport.channels.ussd.sessions import UssdService
 from ureport.db import tortoise_config
+from ureport.memory import settle_memory, unsettle_memory
 from ureport.metrics import routes as metrics_routes
 from ureport.privacy import install_log_masking
 from ureport.settings import Settings
@@ -99,25 +99,6 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return layout.error_page(request, exc.status_code, exc.detail, exc.headers)
 
 
-GC_YOUNG = 20_000  # container allocations between two young collections (CPython's default: 700)
-
-
-def settle_memory() -> tuple[int, int, int]:
-    """Move what start-up built (modules, ORM metadata, the flows) out of the garbage collector's
-    sight, and collect the young generation less often; returns the thresholds to restore.
-
-    Under USSD load a full collection scanned start-up's objects again every couple of seconds, about
-    90 ms each; frozen, those take 1-3 ms. A batch's rows, models and screens live until its commit:
-    with 700 they were scanned and promoted through several young collections (~10 us a hop); with
-    GC_YOUNG almost all are freed by their reference counts before any collection runs.
-    """
-    gc.collect()
-    gc.freeze()
-    before = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG, *before[1:])
-    return before
-
-
 async def _warm_up(k: int) -> None:
     """Public results computed at start (seconds of suppression for a thin poll), not by the first
     reader; a failure here is logged and left to the first reader to meet again."""
@@ -158,8 +139,7 @@ def create_app(
             try:
                 yield
             finally:
-                gc.unfreeze()  # what start-up built can be collected again once the app is gone
-                gc.set_threshold(*thresholds)
+                unsettle_memory(thresholds)  # what start-up built can be collected once the app is gone
                 if warming is not None:
                     warming.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

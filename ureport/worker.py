@@ -15,6 +15,7 @@ from ureport.channels.ussd.expiry import SessionSweeper
 from ureport.inbound import InboundHandler
 from ureport.inbox import GroupCommitter, InboxProcessor
 from ureport.limits import SenderCensus
+from ureport.memory import settle_memory, unsettle_memory
 from ureport.outbox import Sender
 from ureport.polls import Catalog, ensure_registration
 from ureport.privacy import Keyring
@@ -117,9 +118,11 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
+    thresholds = settle_memory()  # as the web process does: start-up's heap out of the collector's way
     log.info("worker started")
     try:
         await stopping.wait()
     finally:
+        unsettle_memory(thresholds)
         await machinery.stop()
         await db.close()
