@@ -287,15 +287,15 @@ async def test_a_batch_whose_people_changed_meanwhile_is_processed_again_under_t
         assert isinstance(client, LockingSqliteClient)
         write_batch, refused = client.write_batch, []
 
-        async def opt_out_first(statements: Any, *, unchanged: Any = ()) -> None:
+        async def opt_out_first(statements: Any, *, unchanged: Any = (), new_rows_of: str = "") -> list[int]:
             """The first optimistic write finds the person opted out since the batch read them."""
             if unchanged and not refused:
                 await write_batch([("UPDATE contact SET status = 'stopped'", [[]])])
                 with pytest.raises(StaleRead):
-                    await write_batch(statements, unchanged=unchanged)
+                    await write_batch(statements, unchanged=unchanged, new_rows_of=new_rows_of)
                 refused.append(statements)
                 raise StaleRead("contact")
-            await write_batch(statements, unchanged=unchanged)
+            return await write_batch(statements, unchanged=unchanged, new_rows_of=new_rows_of)
 
         monkeypatch.setattr(client, "write_batch", opt_out_first)
         assert await app.send(phone, "1") == []  # a person who left gets nothing

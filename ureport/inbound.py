@@ -14,7 +14,8 @@ from ureport.clock import utcnow
 from ureport.conversation import Conversation
 from ureport.db import Select, Statement, fetch_seen, fetch_selects, select, update_in_statement
 from ureport.flows.render import render_sms
-from ureport.models import InboundMessage, InboxStatus
+from ureport.models import InboundMessage, InboxStatus, OutboundMessage
+from ureport.outbox import Sender
 from ureport.polls import Catalog
 from ureport.privacy import Identity, Keyring
 from ureport.sqlite_backend import LockingSqliteClient, Seen, StaleRead
@@ -37,11 +38,15 @@ class InboundHandler:
         *,
         region: str,
         on_queued: Callable[[], None] | None = None,
+        sender: Sender | None = None,
     ) -> None:
+        """`sender`: this process's, which then takes the replies of a batch written on SQLite straight
+        from memory (Sender.take_over), instead of claiming them back from the outbox."""
         self.catalog = catalog
         self.keyring = keyring
         self.conversation = Conversation(catalog, region=region)
         self.on_queued = on_queued
+        self.sender = sender
 
     async def __call__(self, rows: list[InboundMessage]) -> None:
         await self.catalog.refresh()
@@ -102,7 +107,14 @@ class InboundHandler:
         queued = self._converse(decoded, pending, work)
         work.uncount((await fetch_seen(client, [work.replaced_query("sqlite")], seen))[0])
         marked = self._mark_processed(pending, now, "sqlite")
-        await client.write_batch([*work.statements("sqlite"), marked], unchanged=seen)
+        token = now + self.sender.lease if self.sender is not None and work.queued else None
+        if token is not None:
+            work.lease_outbox(token)
+        statements = [*work.statements("sqlite"), marked]
+        table = OutboundMessage._meta.db_table if token is not None else ""
+        keys = await client.write_batch(statements, unchanged=seen, new_rows_of=table)
+        if self.sender is not None and token is not None:
+            self.sender.take_over(token, work.queued_messages(keys))
         return queued
 
     def _converse(self, decoded: list[Decoded], pending: set[int], work: Workspace) -> int:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+import math
+import time
+from collections import defaultdict, deque
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 DAILY_CAP = "DailyCap"  # failure_reason shown while a capped message waits for the next day
 LEASE = timedelta(minutes=2)  # a claimed batch not finished by then is claimed again (crashed sender)
 BACKOFF_BASE = timedelta(seconds=15)
+OUTBOX_QUIET = 1.0  # seconds: see Sender.drain()
 OUTBOX_FIELDS = (
     "status",
     "gateway_id",
@@ -114,38 +117,78 @@ class Sender(Loop):
         self.lease = lease
         self._stopping = False
         self._busy = asyncio.Lock()
+        self._handed: deque[tuple[datetime, list[OutboundMessage]]] = deque()
+        self._outbox_quiet_until = -math.inf  # monotonic time: no claim before, while batches are handed
+
+    def take_over(self, token: datetime, messages: list[OutboundMessage]) -> None:
+        """Replies the inbox processor of this process has just written already leased to this sender
+        until `token` (written with it, in the same transaction): sent as a claimed batch is, without
+        reading them back. Crash safety is a claim's: unsent when this process dies, they are claimed
+        again once the lease has run out; the lease is renewed before each request, as for a claim."""
+        if messages:
+            self._handed.append((token, messages))
+            self.wake()
 
     async def drain(self) -> int:
+        """Send everything due: handed-over batches and claimed ones in turn, so that neither waits
+        behind the other; while batches are being handed over, an outbox found empty is looked at
+        again only after OUTBOX_QUIET seconds (a claim that finds nothing still costs a transaction)."""
         total = 0
-        while not self._stopping and (sent := await self.send_due()):
+        while not self._stopping:
+            sent = 0
+            if self._handed:
+                token, messages = self._handed.popleft()
+                sent += await self._send_batch(token, messages)
+            if not self._handed or time.monotonic() >= self._outbox_quiet_until:
+                claimed = await self.send_due()
+                if not claimed:
+                    self._outbox_quiet_until = time.monotonic() + OUTBOX_QUIET
+                sent += claimed
+            if not sent:
+                return total
             total += sent
         return total
 
     async def stop(self) -> None:
-        """Let the request in flight finish and be recorded, hand back the rest of the batch, then stop:
-        a graceful stop (SIGTERM) never repeats a message."""
+        """Let the request in flight finish and be recorded, hand back the rest of the batch and what
+        was handed over, then stop: a graceful stop (SIGTERM) never repeats a message, nor leaves one
+        waiting for its lease to run out."""
         self._stopping = True
         async with self._busy:
             await super().stop()
+            while self._handed:
+                token, messages = self._handed.popleft()
+                await release(messages, token)
             if self.census is not None:
                 await self.census.leave()
 
     async def send_due(self) -> int:
-        """Send one claimed batch; returns how many messages it held (0 when nothing is due)."""
+        """Send one batch claimed from the outbox; returns how many messages it held (0: none due)."""
         async with self._busy:
             await self._pace()
             now = utcnow()
             token, claimed = await self._claim(now)
             messages = await self._within_cap(claimed, now) if self.daily_cap else claimed
-            groups: dict[str, list[OutboundMessage]] = defaultdict(list)
-            for message in messages:
-                groups[message.text].append(message)
-            for text, group in groups.items():
-                if self._stopping:
-                    await release(group, token)
-                    continue
-                await self._send_group(text, await self._renew(group, token))
+            await self._send_groups(token, messages)
             return len(claimed)
+
+    async def _send_batch(self, token: datetime, messages: list[OutboundMessage]) -> int:
+        """Send a batch handed over (take_over): replies, which no daily cap holds back."""
+        async with self._busy:
+            await self._pace()
+            await self._send_groups(token, messages)
+            return len(messages)
+
+    async def _send_groups(self, token: datetime, messages: list[OutboundMessage]) -> None:
+        """Messages leased until `token`, a request per text; what is left when stopping is handed back."""
+        groups: dict[str, list[OutboundMessage]] = defaultdict(list)
+        for message in messages:
+            groups[message.text].append(message)
+        for text, group in groups.items():
+            if self._stopping:
+                await release(group, token)
+                continue
+            await self._send_group(text, await self._renew(group, token))
 
     async def _pace(self) -> None:
         """With a channel rate, this sender's share of it: the rate over the live senders (all hosts)."""

@@ -169,22 +169,32 @@ class LockingSqliteClient(SqliteClient):
             rows: list[list[Row]] = await connection._execute(_read_tuples, connection._conn, queries)
             return rows
 
-    async def write_batch(self, statements: Sequence[Statement], *, unchanged: Sequence[Seen] = ()) -> None:
+    async def write_batch(
+        self, statements: Sequence[Statement], *, unchanged: Sequence[Seen] = (), new_rows_of: str = ""
+    ) -> list[int]:
         """Run each (sql, rows) with executemany, all in one transaction, in one trip to the
         database thread: writer lock, BEGIN IMMEDIATE, the statements, COMMIT, unlock. With
         `unchanged`, those reads are run again first, and StaleRead is raised (nothing written) if
-        any returns other rows than it did.
+        any returns other rows than it did. With `new_rows_of`, a table with an integer key, returns
+        the keys of the rows the statements inserted there, in the order they were inserted; else [].
 
         A transaction driven from the event loop holds the lock across every hop between the loop and
         the database thread, and a busy web process's loop answers each hop late (HTTP requests run
         between them): the other process then waits far longer than the writing takes.
         """
         async with self.acquire_connection() as connection:
-            await connection._execute(self._write_on_thread, connection._conn, statements, unchanged)
+            keys: list[int] = await connection._execute(
+                self._write_on_thread, connection._conn, statements, unchanged, new_rows_of
+            )
+            return keys
 
     def _write_on_thread(
-        self, raw: sqlite3.Connection, statements: Sequence[Statement], unchanged: Sequence[Seen]
-    ) -> None:
+        self,
+        raw: sqlite3.Connection,
+        statements: Sequence[Statement],
+        unchanged: Sequence[Seen],
+        new_rows_of: str,
+    ) -> list[int]:
         self.writer_lock.acquire_blocking()
         try:
             raw.execute("BEGIN IMMEDIATE")
@@ -192,11 +202,14 @@ class LockingSqliteClient(SqliteClient):
                 for seen in unchanged:
                     if not seen.holds(_read_tuples(raw, [(seen.sql, seen.params)])[0]):
                         raise StaleRead(seen.sql)
+                last = _last_rowid(raw, new_rows_of) if new_rows_of else 0
                 _execute_all(raw, statements)
+                keys = _rowids_after(raw, new_rows_of, last) if new_rows_of else []
             except BaseException:
                 raw.rollback()
                 raise
             raw.commit()
+            return keys
         finally:
             self.writer_lock.release()
 
@@ -399,6 +412,19 @@ def _execute_all(raw: sqlite3.Connection, statements: Sequence[Statement], commi
 
 def _fetch_all(raw: sqlite3.Connection, queries: Sequence[Query]) -> list[list[Any]]:
     return [raw.execute(sql, params).fetchall() for sql, params in queries]
+
+
+def _last_rowid(raw: sqlite3.Connection, table: str) -> int:
+    """The largest key in `table`. Inside a write transaction nobody else inserts, and SQLite gives a
+    new row a key above the largest in the table (above the largest ever used, with AUTOINCREMENT):
+    the rows this transaction inserts next are exactly those above it, in the order it inserts them."""
+    (last,) = raw.execute(f'SELECT coalesce(max(rowid), 0) FROM "{table}"').fetchone()  # noqa: S608
+    return int(last)
+
+
+def _rowids_after(raw: sqlite3.Connection, table: str, last: int) -> list[int]:
+    rows = raw.execute(f'SELECT rowid FROM "{table}" WHERE rowid > ? ORDER BY rowid', (last,))  # noqa: S608
+    return [key for (key,) in rows]
 
 
 def _read_tuples(raw: sqlite3.Connection, queries: Sequence[Query]) -> list[list[Row]]:

@@ -82,7 +82,11 @@ class Machinery:
                 census=None if db.is_sqlite(settings.db_url) else SenderCensus(settings.db_url),
             )
         handler = InboundHandler(
-            catalog, keyring, region=settings.default_region, on_queued=sender.wake if sender else None
+            catalog,
+            keyring,
+            region=settings.default_region,
+            on_queued=sender.wake if sender else None,
+            sender=sender,
         )
         processor = InboxProcessor(handler, busy_seconds=inbox_poll[0], idle_seconds=inbox_poll[1])
         broadcaster = Broadcaster(catalog, settings.default_region)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -68,6 +68,15 @@ ANSWER_FIELDS = (
 )
 
 
+# What a reply just queued holds in the outbox's fields that new_message() leaves out.
+_UNSENT = {
+    "gateway_id": None,
+    "gateway_status": None,
+    "failure_reason": None,
+    "cost": None,
+    "sent_at": None,
+    "delivered_at": None,
+}
 ANSWER_KEY = ("run_id", "question_key")  # one answer per question and run: a later one replaces it
 # What counted() reads of an answer given earlier (the rest is never read from it).
 ANSWER_COUNTED = ("id", "run_id", "poll_id", "question_key", *ANSWER_FIELDS)
@@ -334,6 +343,25 @@ class Workspace:
         ]
         self._outbox.extend(messages)
         return len(messages)
+
+    @property
+    def queued(self) -> int:
+        """How many replies this batch has queued."""
+        return len(self._outbox)
+
+    def lease_outbox(self, token: datetime) -> None:
+        """Write this batch's replies already claimed by a sender, until `token` (see Sender.take_over)."""
+        for message in self._outbox:
+            message["claimed_until"] = token
+
+    def queued_messages(self, ids: Sequence[int]) -> list[OutboundMessage]:
+        """This batch's replies as written, given the keys the database gave them in order of writing."""
+        if len(ids) != len(self._outbox):
+            raise ValueError(f"{len(ids)} keys for {len(self._outbox)} replies")
+        return [
+            build(OutboundMessage, id=key, **message, **_UNSENT)
+            for key, message in zip(ids, self._outbox, strict=True)
+        ]
 
     async def flush(
         self, conn: BaseDBAsyncClient, then: Iterable[Statement] = (), *, commit: bool = False
