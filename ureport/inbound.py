@@ -114,6 +114,8 @@ class InboundHandler:
         table = OutboundMessage._meta.db_table if token is not None else ""
         keys = await client.write_batch(statements, unchanged=seen, new_rows_of=table)
         if self.sender is not None and token is not None:
+            # A key per reply, as the writer lock guarantees; were one missing, queued_messages() would
+            # raise and the replies, written and leased, would be claimed once the lease runs out.
             self.sender.take_over(token, work.queued_messages(keys))
         return queued
 
