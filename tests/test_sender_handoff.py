@@ -7,7 +7,6 @@ On PostgreSQL the replies are claimed from the outbox as before."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,14 +14,12 @@ from tortoise.connection import connections
 
 from tests.conftest import PG_URL
 from tests.harness import Harness, running_app
-from ureport import db
 from ureport.channels.fake_gateway import FakeGateway
 from ureport.channels.gateway import AfricasTalkingGateway
 from ureport.clock import utcnow
 from ureport.models import Contact, ContactStatus, OutboundMessage, OutboxStatus
 from ureport.outbox import Sender, new_message, queue
 from ureport.settings import Settings
-from ureport.sqlite_backend import LockingSqliteClient, Statement
 
 pytestmark = pytest.mark.anyio
 PHONE = "+254711000501"
@@ -118,31 +115,3 @@ async def test_messages_queued_in_the_outbox_are_sent_beside_batches_handed_over
         assert await app.app.state.sender.drain() == 4
         assert app.received(number) == ["A new poll is open"]
         assert len(app.received(PHONE)) == 3
-
-
-@pytest.mark.skipif(bool(PG_URL), reason="SQLite's write batches (ureport.sqlite_backend)")
-async def test_a_write_batch_returns_the_keys_it_inserted_in_order(tmp_path: Path) -> None:
-    """Keys above the largest at the start of the transaction, even when AUTOINCREMENT skips some."""
-    url = f"sqlite://{tmp_path}/keys.sqlite3"
-    await db.init(url)
-    try:
-        client = connections.get("default")
-        assert isinstance(client, LockingSqliteClient)
-        await client.execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT)")
-        await client.execute_query("INSERT INTO t (v) VALUES ('a'), ('b'), ('c')")
-        await client.execute_query("DELETE FROM t WHERE id = 3")  # AUTOINCREMENT never reuses 3
-        insert: Statement = ("INSERT INTO t (v) VALUES (?)", [["d"], ["e"]])
-        touch: Statement = ("UPDATE t SET v = 'A' WHERE id = 1", [[]])
-        assert await client.write_batch([touch, insert], new_rows_of="t") == [4, 5]
-        assert await client.write_batch([insert]) == []
-        _, rows = await client.execute_query("SELECT id, v FROM t ORDER BY id")
-        assert [(row["id"], row["v"]) for row in rows] == [
-            (1, "A"),
-            (2, "b"),
-            (4, "d"),
-            (5, "e"),
-            (6, "d"),
-            (7, "e"),
-        ]
-    finally:
-        await db.close()

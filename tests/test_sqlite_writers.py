@@ -23,7 +23,7 @@ from ureport import db
 from ureport.channels.fake_gateway import FakeGateway
 from ureport.models import Answer, Contact, InboundMessage, InboxStatus, OutboundMessage, OutboxStatus
 from ureport.settings import Settings
-from ureport.sqlite_backend import LockingSqliteClient, Seen, StaleRead, WriterLock
+from ureport.sqlite_backend import LockingSqliteClient, Seen, StaleRead, Statement, WriterLock
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's writer lock; PostgreSQL locks rows")
 
@@ -259,6 +259,34 @@ async def test_an_optimistic_write_happens_only_if_its_reads_still_hold(tmp_path
             other.release()
         finally:
             other.close()
+    finally:
+        await db.close()
+
+
+@pytest.mark.anyio
+async def test_a_write_batch_returns_the_keys_it_inserted_in_order(tmp_path: Path) -> None:
+    """Keys above the largest at the start of the transaction, even when AUTOINCREMENT skips some."""
+    url = f"sqlite://{tmp_path}/keys.sqlite3"
+    await db.init(url)
+    try:
+        client = connections.get("default")
+        assert isinstance(client, LockingSqliteClient)
+        await client.execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT)")
+        await client.execute_query("INSERT INTO t (v) VALUES ('a'), ('b'), ('c')")
+        await client.execute_query("DELETE FROM t WHERE id = 3")  # AUTOINCREMENT never reuses 3
+        insert: Statement = ("INSERT INTO t (v) VALUES (?)", [["d"], ["e"]])
+        touch: Statement = ("UPDATE t SET v = 'A' WHERE id = 1", [[]])
+        assert await client.write_batch([touch, insert], new_rows_of="t") == [4, 5]
+        assert await client.write_batch([insert]) == []
+        _, rows = await client.execute_query("SELECT id, v FROM t ORDER BY id")
+        assert [(row["id"], row["v"]) for row in rows] == [
+            (1, "A"),
+            (2, "b"),
+            (4, "d"),
+            (5, "e"),
+            (6, "d"),
+            (7, "e"),
+        ]
     finally:
         await db.close()
 

@@ -107,16 +107,17 @@ class InboundHandler:
         queued = self._converse(decoded, pending, work)
         work.uncount((await fetch_seen(client, [work.replaced_query("sqlite")], seen))[0])
         marked = self._mark_processed(pending, now, "sqlite")
-        token = now + self.sender.lease if self.sender is not None and work.queued else None
-        if token is not None:
-            work.lease_outbox(token)
+        if self.sender is None or not work.queued:
+            await client.write_batch([*work.statements("sqlite"), marked], unchanged=seen)
+            return queued
+        token = now + self.sender.lease
+        work.lease_outbox(token)
         statements = [*work.statements("sqlite"), marked]
-        table = OutboundMessage._meta.db_table if token is not None else ""
-        keys = await client.write_batch(statements, unchanged=seen, new_rows_of=table)
-        if self.sender is not None and token is not None:
-            # A key per reply, as the writer lock guarantees; were one missing, queued_messages() would
-            # raise and the replies, written and leased, would be claimed once the lease runs out.
-            self.sender.take_over(token, work.queued_messages(keys))
+        outbox = OutboundMessage._meta.db_table
+        keys = await client.write_batch(statements, unchanged=seen, new_rows_of=outbox)
+        # A key per reply, as the writer lock guarantees; were one missing, queued_messages() would
+        # raise and the replies, written and leased, would be claimed once the lease runs out.
+        self.sender.take_over(token, work.queued_messages(keys))
         return queued
 
     def _converse(self, decoded: list[Decoded], pending: set[int], work: Workspace) -> int:
