@@ -1,7 +1,7 @@
 """Inbound SMS through the real app under uvicorn on 127.0.0.1, against a trivial Starlette endpoint.
 
     python bench/sms_inbound.py [--messages 5000] [--phones 1000] [--connections 50] [--database-url URL]
-                                [--split N] [--rounds 3] [--fresh-phones]
+                                [--topology serve|one-process|web+worker ...] [--rounds 3] [--fresh-phones]
     python bench/sms_inbound.py --in-process [--profile accept|process|send]   (no HTTP: sms_inprocess.py)
 
 The phones are young people answering the demo poll: each registers first (JOIN and four answers,
@@ -9,12 +9,13 @@ not timed), then the N timed messages are their poll answers, so every message r
 callback -> group-committed inbox -> engine -> answers and counters -> outbox -> SDK -> fake gateway.
 `--fresh-phones` times the phones' first messages instead (JOIN and registration). wrk sends the same
 bodies to both servers. Prints messages/s accepted (answered 200) and fully processed (reply queued),
-callback latency p50/p99, the server's peak RSS, and the ratios to the trivial endpoint, for two
-topologies: one process (`ureport serve`, which accepts, processes and sends), then a web process that
-only accepts beside one `ureport worker` (the deployment of deploy/, a process per core). Each of
-`--rounds` rounds times the trivial endpoint, then the app; each ratio is taken within its round, and
-the figures printed are the rounds' medians: on a shared machine, rates swing by a third from one
-minute to the next.
+callback latency p50/p99, the server's peak RSS, and the ratios to the trivial endpoint, for three
+topologies: `ureport serve` as it runs by default (on two cores or more, the web process accepts and
+sends, and processes the inbox in a child process of its own: UREPORT_INBOX_PROCESS), `ureport serve`
+in one process (UREPORT_INBOX_PROCESS=0), and a web process that only accepts beside one `ureport
+worker` (the deployment of deploy/). Each of `--rounds` rounds times the trivial endpoint, then the app;
+each ratio is taken within its round, and the figures printed are the rounds' medians: on a shared
+machine, rates swing by a third from one minute to the next.
 `--database-url postgres://postgres@127.0.0.1:5432/test` runs it on a fresh PostgreSQL database.
 """
 
@@ -34,6 +35,7 @@ from common import (
     SETTLED,
     WrkResult,
     as_datetime,
+    children,
     count,
     cpu_seconds,
     fetch_row,
@@ -82,8 +84,32 @@ class AppRun:
     rss: float
 
 
-def measure_app(args: argparse.Namespace, split: int, tmp: Path, database_url: str) -> AppRun:
-    """The app on a fresh database: one process (`split` 0), or a web process beside `split` workers."""
+@dataclass(frozen=True)
+class Topology:
+    title: str
+    env: dict[str, str]  # what the web process runs with
+    workers: int = 0  # `ureport worker` processes beside it
+
+
+def _serve_title() -> str:
+    from ureport.settings import Settings
+
+    if Settings.from_env({}).inbox_apart:
+        return "ureport serve (default here: web process accepts and sends, its child processes)"
+    return "ureport serve (default here, one core: one process)"
+
+
+TOPOLOGIES = {
+    "serve": Topology(_serve_title(), {}),
+    "one-process": Topology(
+        "ureport serve, one process (UREPORT_INBOX_PROCESS=0)", {"UREPORT_INBOX_PROCESS": "0"}
+    ),
+    "web+worker": Topology("web process + 1 `ureport worker`", {"UREPORT_PROCESS_INBOX": "0"}, workers=1),
+}
+
+
+def measure_app(args: argparse.Namespace, topology: Topology, tmp: Path, database_url: str) -> AppRun:
+    """The app on a fresh database, served as `topology` says."""
     env = {
         "UREPORT_DATA_DIR": str(tmp),
         "UREPORT_DATABASE_URL": database_url,
@@ -102,15 +128,15 @@ def measure_app(args: argparse.Namespace, split: int, tmp: Path, database_url: s
         base = f"http://127.0.0.1:{app_port}"
         with ExitStack() as stack:
             workers: list[int] = []
-            if split:  # web process accepts only; `ureport worker`s process and send
-                env["UREPORT_PROCESS_INBOX"] = "0"
-                for n in range(split):
-                    log = tmp / f"worker{n}.log"
-                    worker = process([*CLI, "worker"], env=env, log=log, ready_text="worker started")
-                    workers.append(stack.enter_context(worker))
+            for n in range(topology.workers):  # the web process accepts only; they process and send
+                log = tmp / f"worker{n}.log"
+                worker = process([*CLI, "worker"], env=env, log=log, ready_text="worker started")
+                workers.append(stack.enter_context(worker))
+            env.update(topology.env)
             pid = stack.enter_context(
                 process(serve, env=env, ready_url=base + "/healthz", ready_text=SETTLED, log=tmp / "app.log")
             )
+            workers += children(pid)  # an inbox process of its own, if it started one
             if not args.fresh_phones:
                 register(args, base, database_url)
             received = lambda: asyncio.run(count(database_url, RECEIVED)) >= args.messages  # noqa: E731
@@ -164,11 +190,11 @@ def main() -> None:
         "--fresh-phones", action="store_true", help="time the phones' JOIN and registration instead"
     )
     parser.add_argument(
-        "--split",
-        type=int,
-        metavar="N",
-        help="only this topology: 0 one process; N a web process that only accepts"
-        " (UREPORT_PROCESS_INBOX=0) beside N `ureport worker` processes (default: 0, then 1)",
+        "--topology",
+        action="append",
+        choices=TOPOLOGIES,
+        help="only these (repeat it): `ureport serve` as it runs by default, `ureport serve` in one"
+        " process, or a web process beside a `ureport worker` (default: all three)",
     )
     parser.add_argument(
         "--rounds",
@@ -189,16 +215,16 @@ def main() -> None:
         sms_inprocess.main(args)
         return
     tmp = Path(tempfile.mkdtemp(prefix="ureport-bench-"))
-    topologies = [0, 1] if args.split is None else [args.split]
+    topologies = args.topology or list(TOPOLOGIES)
     baselines: list[tuple[WrkResult, float]] = []
-    runs: dict[int, list[AppRun]] = {split: [] for split in topologies}
+    runs: dict[str, list[AppRun]] = {name: [] for name in topologies}
     for n in range(args.rounds):
         baselines.append(measure_trivial(args, tmp))
-        for split in topologies:
-            run_dir = tmp / f"round{n}-split{split}"
+        for name in topologies:
+            run_dir = tmp / f"round{n}-{name}"
             run_dir.mkdir()
             with fresh_database(args.database_url, run_dir) as database_url:
-                runs[split].append(measure_app(args, split, run_dir, database_url))
+                runs[name].append(measure_app(args, TOPOLOGIES[name], run_dir, database_url))
     report(args, baselines, runs)
 
 
@@ -213,7 +239,7 @@ def measure_trivial(args: argparse.Namespace, tmp: Path) -> tuple[WrkResult, flo
 
 
 def report(
-    args: argparse.Namespace, baselines: list[tuple[WrkResult, float]], runs: dict[int, list[AppRun]]
+    args: argparse.Namespace, baselines: list[tuple[WrkResult, float]], runs: dict[str, list[AppRun]]
 ) -> None:
     """Medians over the rounds; each ratio is taken within its round (the trivial endpoint measured
     minutes apart from the app would carry the machine's swings into the ratio)."""
@@ -228,8 +254,8 @@ def report(
     p50, p99 = median(b.p50_ms for b, _ in baselines), median(b.p99_ms for b, _ in baselines)
     print(row.format("trivial endpoint", rate, "req/s", p50, p99))
     print(f"  trivial endpoint CPU  {median(cpu for _, cpu in baselines):8.0f} us/request")
-    for split, app in runs.items():
-        print("one process (ureport serve)" if split == 0 else f"web process + {split} `ureport worker`")
+    for name, app in runs.items():
+        print(TOPOLOGIES[name].title)
         p50, p99 = median(r.load.p50_ms for r in app), median(r.load.p99_ms for r in app)
         errors = sum(r.load.errors for r in app)
         print(
@@ -238,9 +264,10 @@ def report(
         )
         print(f"  processed (replied)   {median(r.processed for r in app):8.0f} msg/s")
         print(f"  web process CPU       {median(r.web_cpu for r in app):8.0f} us/msg")
-        if split:
-            workers_cpu = median(r.workers_cpu for r in app)
-            print(f"  worker processes CPU  {workers_cpu:8.0f} us/msg   (processing, sending)")
+        workers_cpu = median(r.workers_cpu for r in app)
+        if workers_cpu:
+            what = "(processing, sending)" if TOPOLOGIES[name].workers else "(processing)"
+            print(f"  other processes CPU   {workers_cpu:8.0f} us/msg   {what}")
         print(f"  peak RSS (web)        {max(r.rss for r in app):8.1f} MB")
         accepted = [r.accepted / b.rate for r, (b, _) in zip(app, baselines, strict=True)]
         processed = [r.processed / b.rate for r, (b, _) in zip(app, baselines, strict=True)]

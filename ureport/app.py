@@ -28,6 +28,7 @@ from ureport.channels.ussd import routes as ussd
 from ureport.channels.ussd.batch import HopBatcher
 from ureport.channels.ussd.sessions import UssdService
 from ureport.db import tortoise_config
+from ureport.inbox_process import InboxProcess
 from ureport.memory import settle_memory, unsettle_memory
 from ureport.metrics import routes as metrics_routes
 from ureport.privacy import install_log_masking
@@ -116,9 +117,12 @@ def create_app(
     background: bool = True,
     gateway: SmsGateway | None = None,
     demo_gateway: FakeGateway | None = None,
+    inbox_process: InboxProcess | None = None,
 ) -> Starlette:
     """The ASGI app. `background=False` persists callbacks but leaves processing to the caller (tests);
-    a `demo_gateway` adds the phone simulator, which reads the replies that fake gateway received."""
+    a `demo_gateway` adds the phone simulator, which reads the replies that fake gateway received;
+    an `inbox_process` processes the inbox in a process of its own, started and stopped with the app,
+    while this one accepts and sends."""
     install_log_masking()
     keyring = settings.keyring()
     gateway = gateway or default_gateway(settings)
@@ -133,7 +137,10 @@ def create_app(
             app.state.ussd = HopBatcher(UssdService(machinery.catalog, keyring, settings))
             machinery.writer.start()  # accepting callbacks needs the writer, whatever else runs here
             if background and settings.process_inbox:
-                machinery.start()
+                machinery.start(process=inbox_process is None)
+                if inbox_process is not None:
+                    machinery.writer.on_commit = inbox_process.wake
+                    await inbox_process.start(on_replies=machinery.sender.wake if machinery.sender else None)
             warming = asyncio.create_task(_warm_up(settings.min_cell)) if background else None
             thresholds = settle_memory()
             try:
@@ -146,6 +153,8 @@ def create_app(
                         await warming
                 await app.state.ussd.stop()
                 await machinery.stop()
+                if inbox_process is not None:  # after the writer: what it committed is processed
+                    await inbox_process.stop()
 
     routes = [Route("/healthz", healthz), *callbacks.routes, *ussd.routes, *results.routes, *pages.routes]
     routes += auth.routes + ambassador.routes

@@ -193,10 +193,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         uvicorn.run("ureport.app:app_from_env", factory=True, workers=args.workers, **options)
     else:
         from ureport.app import create_app
+        from ureport.inbox_process import InboxProcess
 
         if demo_gateway is not None:
             print(f"ureport demo: open http://{args.host}:{args.port}/simulator to play a phone", flush=True)
-        uvicorn.run(create_app(settings, demo_gateway=demo_gateway), **options)
+        inbox = InboxProcess(settings.environment()) if settings.inbox_apart else None
+        uvicorn.run(create_app(settings, demo_gateway=demo_gateway, inbox_process=inbox), **options)
     return 0
 
 

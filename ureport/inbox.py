@@ -38,7 +38,7 @@ class GroupCommitter(Task):
     def __init__(self, on_commit: Callable[[], None] | None = None) -> None:
         super().__init__()
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._on_commit = on_commit
+        self.on_commit = on_commit  # wakes the processor: this process's, or one of its own
 
     async def persist(self, row: Mapping[str, Any]) -> None:
         """Return once `row` (or an earlier row with the same gateway id) is committed.
@@ -70,8 +70,8 @@ class GroupCommitter(Task):
         for pending in group:
             if not pending.done.done():
                 pending.done.set_result(None)
-        if self._on_commit is not None:
-            self._on_commit()
+        if self.on_commit is not None:
+            self.on_commit()
 
 
 class InboxProcessor(Loop):

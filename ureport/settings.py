@@ -117,6 +117,13 @@ class Settings:
         "process messages and send replies in the web process (0: web only, beside `ureport worker`)",
         _flag,
     )
+    inbox_process: bool | None = _setting(
+        "UREPORT_INBOX_PROCESS",
+        None,
+        "`ureport serve` processes messages in a second process of its own, and sends from the web process"
+        " (0: both in the web process; default: 1 on a machine with two cores or more)",
+        _flag,
+    )
     send_batch: int = _setting(
         "UREPORT_SEND_BATCH",
         500,
@@ -188,6 +195,27 @@ class Settings:
         return self.database_url or f"sqlite://{self.data_dir / 'ureport.sqlite3'}"
 
     @property
+    def inbox_apart(self) -> bool:
+        """Whether `ureport serve` processes the inbox in a process of its own: one Python process runs
+        on one core, and processing is half of a message's CPU (see ureport/inbox_process.py)."""
+        if not self.process_inbox:
+            return False
+        if self.inbox_process is not None:
+            return self.inbox_process
+        return _cores() >= 2
+
+    def environment(self) -> dict[str, str]:
+        """These settings as the variables that `from_env` reads back: for a process started by this one."""
+        variables: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool):
+                variables[f.metadata["env"]] = "1" if value else "0"
+            elif value is not None:
+                variables[f.metadata["env"]] = str(value)
+        return variables
+
+    @property
     def sending_enabled(self) -> bool:
         return bool(self.at_username and self.at_api_key)
 
@@ -220,6 +248,14 @@ class Settings:
         if not self.secret_key:
             raise SettingsError("UREPORT_SECRET_KEY: required (or run with --demo)")
         return self.secret_key
+
+
+def _cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's count, where the OS says)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _as_dict(settings: Settings) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -61,10 +62,12 @@ class Machinery:
         gateway: SmsGateway | None,
         *,
         inbox_poll: tuple[float, float] = (1.0, 1.0),
+        on_queued: Callable[[], None] | None = None,
     ) -> Machinery:
         """`inbox_poll`: seconds between looks at the inbox when nothing wakes the processor (the
         writer in the same process does; rows written by another process are only seen by looking),
-        while messages keep coming and when they stopped."""
+        while messages keep coming and when they stopped. `on_queued`: what to call when replies are
+        queued, with no sender here (this process's sender is woken, or handed them, otherwise)."""
         await ensure_registration()
         catalog = Catalog()
         await catalog.refresh()
@@ -85,7 +88,7 @@ class Machinery:
             catalog,
             keyring,
             region=settings.default_region,
-            on_queued=sender.wake if sender else None,
+            on_queued=sender.wake if sender else on_queued,
             sender=sender,
         )
         processor = InboxProcessor(handler, busy_seconds=inbox_poll[0], idle_seconds=inbox_poll[1])
@@ -93,9 +96,11 @@ class Machinery:
         writer = GroupCommitter(on_commit=processor.wake)
         return cls(catalog, writer, processor, sender, scheduler=Scheduler(broadcaster))
 
-    def start(self) -> None:
-        """Process the inbox, send the outbox and delete expired USSD sessions in the background."""
-        self.processor.start()
+    def start(self, *, process: bool = True) -> None:
+        """Process the inbox (unless `process` is False: another process does), send the outbox,
+        delete expired USSD sessions and start scheduled polls in the background."""
+        if process:
+            self.processor.start()
         self.sweeper.start()
         if self.scheduler is not None:
             self.scheduler.start()
