@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,13 +120,24 @@ async def test_the_connection_runs_with_our_pragmas(tmp_path: Path) -> None:
         await db.close()
 
 
-@pytest.mark.anyio
-async def test_transactions_begin_immediate_and_let_go_of_the_lock(tmp_path: Path) -> None:
-    url = f"sqlite://{tmp_path}/one.sqlite3"
+@asynccontextmanager
+async def locking_client(path: Path, *, migrate: bool = False) -> AsyncIterator[LockingSqliteClient]:
+    """Tortoise on the SQLite file at `path` (with the schema, if `migrate`), and its locking client."""
+    url = f"sqlite://{path}"
+    if migrate:
+        await db.migrate(url)
     await db.init(url)
     try:
         client = connections.get("default")
         assert isinstance(client, LockingSqliteClient)
+        yield client
+    finally:
+        await db.close()
+
+
+@pytest.mark.anyio
+async def test_transactions_begin_immediate_and_let_go_of_the_lock(tmp_path: Path) -> None:
+    async with locking_client(tmp_path / "one.sqlite3") as client:
         other = WriterLock(str(tmp_path / "one.sqlite3"))  # another process's view of the lock
         try:
             async with in_transaction() as conn:
@@ -145,8 +158,6 @@ async def test_transactions_begin_immediate_and_let_go_of_the_lock(tmp_path: Pat
                 assert not _try_lock(other)  # and the lock comes back with it
         finally:
             other.close()
-    finally:
-        await db.close()
 
 
 @pytest.mark.anyio
@@ -232,12 +243,7 @@ async def test_a_cancelled_wait_gives_the_lock_back_once_it_comes(tmp_path: Path
 async def test_an_optimistic_write_happens_only_if_its_reads_still_hold(tmp_path: Path) -> None:
     """write_batch(unchanged=...) runs the reads again under the lock: the same rows (in any order), it
     writes; other rows, it raises StaleRead, writes nothing and lets go of the lock."""
-    url = f"sqlite://{tmp_path}/one.sqlite3"
-    await db.migrate(url)
-    await db.init(url)
-    try:
-        client = connections.get("default")
-        assert isinstance(client, LockingSqliteClient)
+    async with locking_client(tmp_path / "one.sqlite3", migrate=True) as client:
         await Contact.create(urn_digest="d1", language="en")
         await Contact.create(urn_digest="d2", language="sw")
         query = db.select(
@@ -259,18 +265,12 @@ async def test_an_optimistic_write_happens_only_if_its_reads_still_hold(tmp_path
             other.release()
         finally:
             other.close()
-    finally:
-        await db.close()
 
 
 @pytest.mark.anyio
 async def test_a_write_batch_returns_the_keys_it_inserted_in_order(tmp_path: Path) -> None:
     """Keys above the largest at the start of the transaction, even when AUTOINCREMENT skips some."""
-    url = f"sqlite://{tmp_path}/keys.sqlite3"
-    await db.init(url)
-    try:
-        client = connections.get("default")
-        assert isinstance(client, LockingSqliteClient)
+    async with locking_client(tmp_path / "keys.sqlite3") as client:
         await client.execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT)")
         await client.execute_query("INSERT INTO t (v) VALUES ('a'), ('b'), ('c')")
         await client.execute_query("DELETE FROM t WHERE id = 3")  # AUTOINCREMENT never reuses 3
@@ -287,8 +287,6 @@ async def test_a_write_batch_returns_the_keys_it_inserted_in_order(tmp_path: Pat
             (6, "d"),
             (7, "e"),
         ]
-    finally:
-        await db.close()
 
 
 def test_seen_rows_hold_in_any_order_and_with_their_repeats() -> None:
