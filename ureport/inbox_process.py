@@ -156,9 +156,8 @@ async def run_processor(wake_fd: int, notify_fd: int) -> None:
     """The processor's side: process the inbox when woken until the web process closes its pipe
     (or SIGTERM); wake the web process's sender whenever replies are queued."""
     from ureport import db
-    from ureport.memory import settle_memory, unsettle_memory
     from ureport.settings import Settings
-    from ureport.worker import Machinery
+    from ureport.worker import Machinery, run_until
 
     settings = Settings.from_env()
     keyring = settings.keyring()
@@ -188,22 +187,16 @@ async def run_processor(wake_fd: int, notify_fd: int) -> None:
     loop.add_reader(wake_fd, woken)
     loop.add_signal_handler(signal.SIGTERM, stopping.set)
     machinery.processor.start()  # messages left pending are processed at once
-    thresholds = settle_memory()
-    log.info("inbox process ready")
-    try:
-        await stopping.wait()
-    finally:
-        unsettle_memory(thresholds)
-        await machinery.stop()
-        await db.close()
+    await run_until(stopping, machinery, log, "inbox process ready")
 
 
 def main(argv: list[str]) -> int:
     """`python -m ureport.inbox_process WAKE_FD NOTIFY_FD`, as InboxProcess starts it."""
+    from ureport.cli import LOG_FORMAT
     from ureport.privacy import install_log_masking
     from ureport.settings import SettingsError
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     install_log_masking()
     # Ctrl-C in a terminal reaches the whole process group: the web process stops this one, once
     # its own shutdown has stopped accepting, by closing the pipe.

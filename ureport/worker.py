@@ -127,8 +127,17 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    thresholds = settle_memory()  # as the web process does: start-up's heap out of the collector's way
-    log.info("worker started")
+    await run_until(stopping, machinery, log, "worker started")
+
+
+async def run_until(
+    stopping: asyncio.Event, machinery: Machinery, logger: logging.Logger, ready: str
+) -> None:
+    """A background process's life once its machinery runs: say `ready`, wait for `stopping`, then
+    stop the machinery and close the database. Start-up's heap is kept out of the collector's way
+    meanwhile, as the web process does."""
+    thresholds = settle_memory()
+    logger.info(ready)
     try:
         await stopping.wait()
     finally:
